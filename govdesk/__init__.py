@@ -1,0 +1,1 @@
+"""GovDesk 区政通 — the work platform of a Chinese district government."""

@@ -1,0 +1,23 @@
+from django.urls import NoReverseMatch, reverse
+
+from .reach import roles_of
+from .registry import NAV
+from .services import todo_count
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    roles = roles_of(user)
+    items = []
+    for item in NAV:
+        if item.roles and not (roles & item.roles) and not user.is_superuser:
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        items.append({"label": item.label, "url": url, "group": item.group,
+                      "active": request.path.startswith(url) and url != "/"})
+    return {"nav_items": items, "todo_open_count": todo_count(user), "user_roles": roles}
