@@ -10,6 +10,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, batch=False, **options):
         if settings.TASK_BACKEND == "rq":
-            call_command("rqworker", "default", *(["--burst"] if batch else []))
+            # RQ must run our tasks with the backend's Job class, which knows django-tasks' Task objects.
+            call_command("rqworker", "default", "--job-class", "django_tasks_rq.backend.Job",
+                         *(["--burst"] if batch else []))
         else:
             call_command("db_worker", *(["--batch"] if batch else []), "--interval", "0.5")
