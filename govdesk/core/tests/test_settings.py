@@ -8,7 +8,8 @@ import sys
 
 
 def run_govdesk(*args, **env):
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("GOVDESK_") and k != "DATABASE_URL"}
+    skip = {"DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}  # the browser tests set the latter in-process
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("GOVDESK_") and k not in skip}
     full_env.update(env)
     return subprocess.run([sys.executable, "-m", "govdesk.cli", *args], env=full_env, capture_output=True, text=True,
                           timeout=120)
