@@ -90,17 +90,15 @@ def overview_core(user) -> dict:
     """The core's own figures for the home page."""
     units = OrgUnit.objects.restrict(user, VIEW).filter(retired_at__isnull=True)
     by_kind = dict(units.values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
-    since = timezone.now() - timedelta(days=13)
-    activity = []
-    events = AuditEvent.objects.restrict(user, VIEW).filter(at__gte=since)
-    if events.query.is_empty():
-        activity = []
-    else:
-        activity = list(events.annotate(day=TruncDate("at")).values("day").annotate(n=Count("id")).order_by("day"))
+    today = timezone.localdate()
+    days = [today - timedelta(days=n) for n in range(13, -1, -1)]
+    events = AuditEvent.objects.restrict(user, VIEW).filter(at__date__gte=days[0])
+    per_day = {row["day"]: row["n"] for row in
+               events.annotate(day=TruncDate("at")).values("day").annotate(n=Count("id")).order_by()}
     return {
         "units_by_kind": [(OrgUnit.Kind(k).label, by_kind.get(k, 0)) for k in
                           ("street", "department", "community", "courtyard") if k in by_kind],
-        "activity": [(str(row["day"]), row["n"]) for row in activity],
+        "activity": [(day.strftime("%m-%d"), per_day.get(day, 0)) for day in days],
     }
 
 

@@ -153,7 +153,7 @@ def units(request):
 @login_required
 def unit_detail(request, pk):
     unit = get_in_reach(OrgUnit, request.user, VIEW, pk=pk)
-    children = queries.units_visible(request.user, parent=unit, include_retired=True).order_by("retired_at", "name")
+    children = queries.units_visible(request.user, parent=unit, include_retired=True).order_by("retired_at", "kind", "code")
     can_change = OrgUnit.objects.restrict(request.user, CHANGE).filter(pk=unit.pk).exists()
     ancestors = [a for a in unit.ancestors() if OrgUnit.objects.restrict(request.user, VIEW).filter(pk=a.pk).exists()]
     return render(request, "core/unit_detail.html", {

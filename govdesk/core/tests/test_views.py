@@ -144,3 +144,11 @@ def test_list_pages_use_a_bounded_number_of_queries(world, client_for, django_as
         client.get(reverse("core:units"), {"q": "社区"})
     with django_assert_max_num_queries(12):
         client.get(reverse("core:users"))
+
+
+def test_the_activity_chart_shows_fourteen_days_with_todays_events(world):
+    from govdesk.core import queries
+    activity = queries.overview_core(world.supervisor)["activity"]
+    assert len(activity) == 14
+    assert activity[-1][1] == AuditEvent.objects.count() and all(n == 0 for _d, n in activity[:-1])
+    assert queries.overview_core(world.officer_a)["activity"][-1][1] == 0  # officers do not read the audit trail
