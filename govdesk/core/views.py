@@ -356,7 +356,8 @@ def audit_list(request):
         return export_response(actor=request.user, title="审计日志", columns=AUDIT_COLUMNS, queryset=qs.order_by("id"),
                                filters={k: str(v) for k, v in filters.items() if v})
     page = keyset_page(qs, request.GET, sorts={"at": "at"}, default="-at")
-    context = {"page": page, "filters": filters, "actions": AuditEvent.Action.choices, "params": request.GET}
+    context = {"page": page, "filters": filters, "actions": AuditEvent.Action.choices, "params": request.GET,
+               "units": queries.units_for_choice(request.user, VIEW, kinds=["district", "street", "department"])}
     if request.htmx:
         return render(request, "core/audit_list.html#results", context)
     return render(request, "core/audit_list.html", context)

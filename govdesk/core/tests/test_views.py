@@ -103,8 +103,8 @@ def test_user_pages_for_admins_only(world, client_for):
 def test_audit_page_filters_by_object(world, client_for):
     response = client_for(world.supervisor).get(reverse("core:audit"), {
         "object_type": "core.orgunit", "object_id": world.street_a.pk})
-    body = response.content.decode()
-    assert "甲街道" in body and "乙街道" not in body
+    rows = response.context["page"].rows
+    assert rows and {e.object_id for e in rows} == {str(world.street_a.pk)}
     assert client_for(world.officer_a).get(reverse("core:audit")).status_code == 403
 
 
@@ -152,3 +152,12 @@ def test_the_activity_chart_shows_fourteen_days_with_todays_events(world):
     assert len(activity) == 14
     assert activity[-1][1] == AuditEvent.objects.count() and all(n == 0 for _d, n in activity[:-1])
     assert queries.overview_core(world.officer_a)["activity"][-1][1] == 0  # officers do not read the audit trail
+
+
+def test_the_audit_trail_filters_by_unit_subtree(world, client_for):
+    from govdesk.core import services
+    services.orgunit_rename(actor=world.admin, unit=world.courtyard_b, name="乙一改名院")
+    response = client_for(world.supervisor).get(reverse("core:audit"), {"unit": world.street_b.pk})
+    page = response.context["page"]
+    assert page.rows and all(e.unit_path.startswith(world.street_b.path) for e in page.rows)
+    assert "乙一改名院" in response.content.decode()
