@@ -19,4 +19,6 @@ class CoreConfig(AppConfig):
                                                               Role.STREET_OFFICER, Role.SUPERVISOR}), group="platform"))
         add_nav(NavItem("消息推送", "core:webhooks", admin | {Role.DEPARTMENT_OFFICER, Role.STREET_OFFICER},
                         group="platform"))
+        add_nav(NavItem("表格导入导出", "core:tables", admin | {Role.DEPARTMENT_OFFICER, Role.STREET_OFFICER},
+                        group="platform"))
         add_nav(NavItem("API 令牌", "core:tokens", group="platform"))

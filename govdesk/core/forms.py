@@ -89,3 +89,13 @@ class WebhookForm(StyledForm):
     def __init__(self, *args, units=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units if units is not None else OrgUnit.objects.none()
+
+
+class ImportForm(StyledForm):
+    file = forms.FileField(label="Excel 或 CSV 文件", help_text="支持 xlsx、xls、csv（UTF-8 或 GBK）；先试运行，确认无误后再正式导入")
+    mode = forms.ChoiceField(label="正式导入时", initial="all", choices=[
+        ("all", "全部通过才导入（有一行错误就全部不导入）"), ("valid", "只导入正确的行")])
+
+
+class CommitForm(StyledForm):
+    mode = forms.ChoiceField(label="导入方式", initial="all", choices=ImportForm.base_fields["mode"].choices)

@@ -159,7 +159,7 @@ def orgunit_retire(*, actor, unit: OrgUnit) -> OrgUnit:
 
 # --- people ---------------------------------------------------------------------------
 
-def _home_unit(user) -> OrgUnit | None:
+def home_unit(user) -> OrgUnit | None:
     membership = user.memberships.select_related("org_unit").order_by("org_unit__depth", "id").first()
     return membership.org_unit if membership else OrgUnit.objects.filter(parent=None).first()
 
@@ -234,7 +234,7 @@ def user_set_active(*, actor, user: User, active: bool) -> User:
         raise ServiceError("不能停用自己的账号")
     User.objects.filter(pk=user.pk).update(is_active=active)
     user.is_active = active
-    audit(actor=actor, action=A.STATE, unit=_home_unit(user), obj=user, changes={"is_active": [not active, active]})
+    audit(actor=actor, action=A.STATE, unit=home_unit(user), obj=user, changes={"is_active": [not active, active]})
     return user
 
 
@@ -248,7 +248,7 @@ def password_change(*, actor, old_password: str, new_password: str) -> None:
         raise ServiceError(_messages(e), fields={"new_password": _messages(e)}) from None
     actor.set_password(new_password)
     actor.save(update_fields=["password"])
-    audit(actor=actor, action=A.UPDATE, unit=_home_unit(actor), obj=actor, verb="password_change")
+    audit(actor=actor, action=A.UPDATE, unit=home_unit(actor), obj=actor, verb="password_change")
 
 
 # --- login --------------------------------------------------------------------------
@@ -268,12 +268,12 @@ def login_failed(*, username: str, ip: str) -> None:
 @transaction.atomic
 def login_succeeded(*, user, ip: str) -> None:
     LoginFailure.objects.filter(username__iexact=user.username).delete()
-    audit(actor=user, action=A.LOGIN, unit=_home_unit(user), obj=user, changes={"ip": ip})
+    audit(actor=user, action=A.LOGIN, unit=home_unit(user), obj=user, changes={"ip": ip})
 
 
 @transaction.atomic
 def logout_recorded(*, user) -> None:
-    audit(actor=user, action=A.LOGOUT, unit=_home_unit(user), obj=user)
+    audit(actor=user, action=A.LOGOUT, unit=home_unit(user), obj=user)
 
 
 # --- personal data ----------------------------------------------------------------------
@@ -315,7 +315,7 @@ def token_create(*, actor, owner: User, name: str) -> tuple[ApiToken, str]:
         raise ServiceError("请填写令牌名称（不超过 100 字）", fields={"name": "请填写令牌名称"})
     key = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(user=owner, name=name, prefix=key[:12], key_hash=token_hash(key))
-    audit(actor=actor, action=A.CREATE, unit=_home_unit(owner), obj=token,
+    audit(actor=actor, action=A.CREATE, unit=home_unit(owner), obj=token,
           object_repr=f"{owner.username}:{name}", changes={"owner": owner.pk, "name": name})
     return token, key
 
@@ -328,7 +328,7 @@ def token_revoke(*, actor, token: ApiToken) -> ApiToken:
         raise ServiceError("该令牌已吊销")
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
-    audit(actor=actor, action=A.STATE, unit=_home_unit(token.user), obj=token, verb="revoke",
+    audit(actor=actor, action=A.STATE, unit=home_unit(token.user), obj=token, verb="revoke",
           object_repr=f"{token.user.username}:{token.name}")
     return token
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_tables
 
 app_name = "core"
 urlpatterns = [
@@ -26,5 +26,11 @@ urlpatterns = [
     path("webhooks/", views.webhooks, name="webhooks"),
     path("webhooks/<int:pk>/delete/", views.webhook_delete, name="webhook_delete"),
     path("reports/", views.reports, name="reports"),
+    path("tables/", views_tables.tables, name="tables"),
+    path("tables/<slug:kind>/template/", views_tables.table_template, name="table_template"),
+    path("tables/<slug:kind>/import/", views_tables.table_import, name="table_import"),
+    path("tables/jobs/<int:pk>/", views_tables.table_job, name="table_job"),
+    path("tables/jobs/<int:pk>/commit/", views_tables.table_job_commit, name="table_job_commit"),
+    path("tables/jobs/<int:pk>/download/", views_tables.table_job_download, name="table_job_download"),
     path("health/", views.health, name="health"),
 ]

@@ -21,6 +21,7 @@ def test_it_accepts_valid_id_numbers_as_people_type_them(raw):
 @pytest.mark.parametrize("raw, message", [
     ("110105194912310021", "校验位"),
     (with_check_digit("11010519491331002"), "出生日期"),
+    (with_check_digit("11010530000101002"), "出生日期"),
     ("110105491231002", "15 位"),
     ("1101051949123100", "18 位"),
     (4.10102199e17, "科学计数法"),
@@ -32,6 +33,17 @@ def test_it_rejects_bad_id_numbers_with_a_clear_message(raw, message):
     with pytest.raises(ValidationError) as err:
         personal.clean_id_number(raw)
     assert message in err.value.messages[0]
+
+
+def test_a_zhongyuan_resident_born_before_the_district_code_existed_is_accepted():
+    # 410102 dates from 1983; people born earlier still carry it on their cards
+    number = with_check_digit("41010219600101001")
+    assert personal.clean_id_number(number) == number
+
+
+def test_an_unknown_region_code_is_refused():
+    with pytest.raises(ValidationError, match="行政区划"):
+        personal.clean_id_number(with_check_digit("99999919600101001"))
 
 
 def test_gender_and_birth_date_come_from_the_number():
