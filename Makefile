@@ -32,7 +32,7 @@ demo: install
 test: install-test
 	$(BIN)/ruff check govdesk tests bench
 	$(BIN)/govdesk makemigrations --check --dry-run
-	$(BIN)/pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check govdesk tests bench

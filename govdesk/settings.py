@@ -131,6 +131,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["TEST"] = {"NAME": env_str("GOVDESK_TEST_SQLITE_NAME") or None}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Tests that commit for real restore the migrated reference data afterwards (serialized
+# rollback). Content types and permissions are re-created on demand and must not be
+# restored on top of the ones a test already made.
+TEST_NON_SERIALIZED_APPS = ["django.contrib.contenttypes", "django.contrib.auth"]
 AUTH_USER_MODEL = "core.User"
 
 # --- auth and sessions ----------------------------------------------------

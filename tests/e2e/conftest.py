@@ -16,7 +16,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 @pytest.fixture(scope="session")
-def browser():
+def browser(reference_data):
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
         skip_or_fail(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
@@ -34,9 +34,25 @@ def browser():
     shutil.rmtree(profile, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def reference_data(django_db_setup, django_db_blocker):
+    """The rows data migrations seeded (categories, industries, report kinds), as Django
+    serialized them after migrating. Read before Playwright starts: once its event loop
+    runs in the test thread, ``connections["default"]`` is another wrapper without them."""
+    from django.db import connections
+
+    return getattr(connections["default"], "_test_serialized_contents", "")
+
+
 @pytest.fixture
-def new_page(browser, live_server):
-    """new_page() -> a page in a fresh browser context (its own cookies), base URL set."""
+def new_page(browser, live_server, reference_data):
+    """new_page() -> a page in a fresh browser context (its own cookies), base URL set.
+    Browser tests commit for real and the database is flushed around them, so the
+    reference rows are put back first (saving a row that exists updates it)."""
+    from django.db import connections
+
+    if reference_data:
+        connections["default"].creation.deserialize_db_from_string(reference_data)
     contexts = []
 
     def make():
@@ -55,3 +71,4 @@ def login(page, username, password):
     page.fill("#id_username", username)
     page.fill("#id_password", password)
     page.click("button[type=submit]")
+
