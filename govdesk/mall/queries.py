@@ -1,0 +1,206 @@
+"""Scoped reads of the mall: every query starts from ``restrict``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.urls import reverse
+
+from govdesk.core import personal
+from govdesk.core.reach import VIEW, Role, roles_of
+
+from .models import ZERO, Admission, Bid, CartLine, Category, Flag, Negotiation, Offer, Order, Product
+
+CATALOGUE_SORTS = {"price": "list_price", "updated": "updated_at", "id": "id"}
+ORDER_SORTS = {"placed": "placed_at", "total": "total"}
+
+
+def categories_visible(user, *, mall: str = "", encouraged: str = ""):
+    qs = Category.objects.restrict(user, VIEW)
+    if mall in ("0", "1"):
+        qs = qs.filter(is_mall=mall == "1")
+    if encouraged in ("0", "1"):
+        qs = qs.filter(is_encouraged=encouraged == "1")
+    return qs
+
+
+def catalogue_search(user, *, q: str = "", category: str = "", encouraged: str = "", supplier: str = "",
+                     min_price: str = "", max_price: str = ""):
+    """Listed offers, searchable by product name, brand, model, category and pinyin initials."""
+    qs = (Offer.objects.restrict(user, VIEW).filter(status=Offer.Status.LISTED)
+          .select_related("product__category", "supplier"))
+    q = personal.fold(q or "").strip()
+    if q:
+        lowered = q.lower()
+        qs = qs.filter(Q(product__name__icontains=q) | Q(product__brand__icontains=q) | Q(product__model__icontains=q)
+                       | Q(product__category__name__icontains=q) | Q(product__category__code__iexact=q)
+                       | Q(product__initials__startswith=lowered) | Q(product__category__initials__startswith=lowered))
+    if category.isdigit():
+        qs = qs.filter(product__category_id=int(category))
+    if encouraged == "1":
+        qs = qs.filter(product__category__is_encouraged=True)
+    if supplier.isdigit():
+        qs = qs.filter(supplier_id=int(supplier))
+    for value, lookup in ((min_price, "list_price__gte"), (max_price, "list_price__lte")):
+        try:
+            if value:
+                qs = qs.filter(**{lookup: Decimal(personal.fold(value))})
+        except ArithmeticError:
+            pass
+    return qs
+
+
+def products_visible(user):
+    return Product.objects.restrict(user, VIEW).select_related("category")
+
+
+def offers_of_supplier(user, *, status: str = ""):
+    """The offers a supplier manages (its own, whatever their status)."""
+    qs = Offer.objects.restrict(user, "change").select_related("product__category", "supplier")
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def cart_of(user):
+    return CartLine.objects.restrict(user, VIEW).select_related("offer__product__category", "offer__supplier")
+
+
+def cart_groups(user) -> list[dict]:
+    """The cart as it will be split into orders: one group per supplier and category."""
+    groups: dict[tuple, dict] = {}
+    for line in cart_of(user).order_by("added_at", "id"):
+        offer = line.offer
+        key = (offer.supplier_id, offer.product.category_id)
+        group = groups.setdefault(key, {"supplier": offer.supplier, "category": offer.product.category, "lines": [],
+                                        "total": ZERO})
+        line.amount = offer.list_price * line.quantity
+        group["lines"].append(line)
+        group["total"] += line.amount
+    return list(groups.values())
+
+
+def orders_visible(user, *, status: str = "", q: str = ""):
+    qs = Order.objects.restrict(user, VIEW).select_related("org_unit", "supplier", "category")
+    if status:
+        qs = qs.filter(status=status)
+    if q:
+        qs = qs.filter(Q(org_unit__name__icontains=q) | Q(supplier__name__icontains=q) | Q(category__name__icontains=q))
+    return qs
+
+
+def negotiations_of(user, order: Order):
+    return Negotiation.objects.restrict(user, VIEW).filter(order=order).order_by("-opened_at")
+
+
+def bids_of(user, negotiation: Negotiation):
+    return Bid.objects.restrict(user, VIEW).filter(negotiation=negotiation).select_related("by").order_by("round")
+
+
+def admissions_visible(user, *, status: str = ""):
+    qs = Admission.objects.restrict(user, VIEW).select_related("supplier", "category")
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def flags_visible(user, *, status: str = "", rule: str = ""):
+    qs = Flag.objects.restrict(user, VIEW).select_related("org_unit", "supplier", "category", "order")
+    if status == "active":
+        qs = qs.exclude(status=Flag.Status.CLOSED)
+    elif status:
+        qs = qs.filter(status=status)
+    if rule:
+        qs = qs.filter(rule=rule)
+    return qs
+
+
+def is_supervising(user) -> bool:
+    return bool(roles_of(user) & Flag.SUPERVISING) or user.is_superuser
+
+
+def figures(user) -> dict:
+    """Orders, amount and savings by month, unit, category and supplier, from the orders
+    the user may see (live aggregates; daily rollups are the next step at a million rows)."""
+    live = Order.objects.restrict(user, VIEW).exclude(status=Order.Status.CANCELLED)
+    totals = live.aggregate(n=Count("id"), amount=Sum("total"), savings=Sum("savings"), list_amount=Sum("list_total"))
+    encouraged = live.filter(category__is_encouraged=True).aggregate(s=Sum("total"))["s"] or ZERO
+    amount = totals["amount"] or ZERO
+    by_month = list(live.annotate(month=TruncMonth("placed_on")).values("month")
+                    .annotate(n=Count("id"), amount=Sum("total"), savings=Sum("savings")).order_by("month"))
+
+    def top(field: str, label: str, limit: int = 10):
+        return list(live.values(field, label).annotate(n=Count("id"), amount=Sum("total"), savings=Sum("savings"))
+                    .order_by("-amount")[:limit])
+
+    flags_open = (Flag.objects.restrict(user, VIEW).exclude(status=Flag.Status.CLOSED).count()
+                  if is_supervising(user) else None)
+    return {
+        "orders": totals["n"] or 0,
+        "amount": amount,
+        "savings": totals["savings"] or ZERO,
+        "encouraged_amount": encouraged,
+        "encouraged_share": (encouraged * 100 / amount).quantize(Decimal("0.1")) if amount else Decimal("0"),
+        "by_month": by_month,
+        "by_unit": top("org_unit_id", "org_unit__name"),
+        "by_category": top("category_id", "category__name"),
+        "by_supplier": top("supplier_id", "supplier__name"),
+        "flags_open": flags_open,
+    }
+
+
+def charts(fig: dict) -> dict:
+    months = [row["month"].strftime("%Y-%m") for row in fig["by_month"]]
+
+    def bar(rows, key, title):
+        rows = list(reversed(rows))
+        return {"title": {"text": title, "left": "center", "textStyle": {"fontSize": 14}},
+                "tooltip": {"trigger": "axis"}, "grid": {"left": 140},
+                "xAxis": {"type": "value"}, "yAxis": {"type": "category", "data": [r[key] for r in rows]},
+                "series": [{"type": "bar", "name": "金额（元）", "data": [float(r["amount"]) for r in rows]}]}
+
+    return {
+        "mall-months": {
+            "title": {"text": "月度订单金额与节约", "left": "center", "textStyle": {"fontSize": 14}},
+            "tooltip": {"trigger": "axis"}, "legend": {"bottom": 0},
+            "xAxis": {"type": "category", "data": months}, "yAxis": [{"type": "value"}, {"type": "value"}],
+            "series": [
+                {"type": "bar", "name": "成交金额（元）", "data": [float(r["amount"]) for r in fig["by_month"]]},
+                {"type": "bar", "name": "节约金额（元）", "data": [float(r["savings"] or 0) for r in fig["by_month"]]},
+                {"type": "line", "name": "订单数", "yAxisIndex": 1, "data": [r["n"] for r in fig["by_month"]]},
+            ],
+        },
+        "mall-units": bar(fig["by_unit"], "org_unit__name", "采购单位 Top 10"),
+        "mall-categories": bar(fig["by_category"], "category__name", "品目 Top 10"),
+        "mall-suppliers": bar(fig["by_supplier"], "supplier__name", "供应商 Top 10"),
+        "mall-encouraged": {
+            "title": {"text": "鼓励品目占比", "left": "center", "textStyle": {"fontSize": 14}},
+            "tooltip": {"trigger": "item"},
+            "series": [{"type": "pie", "radius": ["35%", "65%"], "data": [
+                {"name": "鼓励品目", "value": float(fig["encouraged_amount"])},
+                {"name": "其他品目", "value": float(fig["amount"] - fig["encouraged_amount"])}]}],
+        },
+    }
+
+
+def overview_card(user) -> dict | None:
+    """The mall's card on the district home page (None when the user sees no orders)."""
+    roles = roles_of(user)
+    if not (roles & {Role.PURCHASER, Role.SUPPLIER, Role.DISTRICT_ADMIN, Role.SUPERVISOR, Role.DEPARTMENT_OFFICER,
+                     Role.STREET_OFFICER}) and not user.is_superuser:
+        return None
+    fig = figures(user)
+    if not fig["orders"] and fig["flags_open"] is None:
+        return None
+    items = [("订单数", f"{fig['orders']:,}"), ("成交金额（元）", f"{fig['amount']:,.2f}"),
+             ("议价节约（元）", f"{fig['savings']:,.2f}"), ("鼓励品目占比", f"{fig['encouraged_share']}%")]
+    if fig["flags_open"] is not None:
+        items.append(("待核查预警", fig["flags_open"]))
+    months = fig["by_month"][-10:]
+    return {"title": "政府采购网上商城", "url": reverse("mall:dashboard"), "figures": items,
+            "chart": {"tooltip": {"trigger": "axis"},
+                      "xAxis": {"type": "category", "data": [r["month"].strftime("%Y-%m") for r in months]},
+                      "yAxis": {"type": "value"},
+                      "series": [{"type": "bar", "name": "成交金额（元）", "data": [float(r["amount"]) for r in months]}]}}

@@ -1,0 +1,997 @@
+"""Every write of the mall: validate, change, check reach, audit — one transaction each."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, Sum
+from django.urls import reverse
+from django.utils import timezone
+
+from govdesk.core import personal
+from govdesk.core.audit import Entry, audit, audit_many
+from govdesk.core.errors import Conflict, Forbidden, NotInReach, ServiceError
+from govdesk.core.models import AuditEvent, OrgUnit, User
+from govdesk.core.reach import CHANGE, VIEW, Role, paths_for, require, require_unit
+from govdesk.core.services import pinyin_of, todo_close, todo_open
+
+from . import supervision
+from .models import (
+    APPROVERS,
+    ZERO,
+    Admission,
+    ApprovalRule,
+    Bid,
+    CartLine,
+    Category,
+    MallPolicy,
+    Negotiation,
+    Offer,
+    Order,
+    OrderLine,
+    Product,
+    ReferencePrice,
+    UnitBudget,
+    day_number,
+    pct,
+)
+
+A = AuditEvent.Action
+CENT = Decimal("0.01")
+TODO_CONFIRM = "mall_confirm"
+TODO_ACCEPT = "mall_accept"
+TODO_NEGOTIATE = "mall_negotiate"
+TODO_APPROVE = "mall_approve"
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+def money(value, *, field: str = "price", label: str = "金额") -> Decimal:
+    """A positive amount in yuan with at most two decimals (full-width digits accepted)."""
+    try:
+        amount = Decimal(personal.fold(str(value)).replace(",", "").strip())
+    except (InvalidOperation, ValueError):
+        raise ServiceError(f"{label}格式不正确", fields={field: f"{label}格式不正确"}) from None
+    if not amount.is_finite() or amount <= 0:
+        raise ServiceError(f"{label}必须大于 0", fields={field: f"{label}必须大于 0"})
+    if amount != amount.quantize(CENT):
+        raise ServiceError(f"{label}最多保留两位小数（分）", fields={field: "最多两位小数"})
+    if amount >= Decimal("1000000000000"):
+        raise ServiceError(f"{label}过大", fields={field: f"{label}过大"})
+    return amount.quantize(CENT)
+
+
+def yuan(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+def policy_for(unit: OrgUnit) -> MallPolicy:
+    """The thresholds of the unit's district (the root of its path); defaults when none saved."""
+    root_id = int(unit.path.strip("/").split("/")[0])
+    return MallPolicy.objects.filter(org_unit_id=root_id).first() or MallPolicy(org_unit_id=root_id)
+
+
+def _covers(user, roles, path: str) -> bool:
+    return any(path.startswith(root) for root in paths_for(user, roles))
+
+
+def sides_of(user, order: Order) -> set[str]:
+    """Which side(s) of an order the user acts for."""
+    sides = set()
+    if _covers(user, {Role.PURCHASER}, order.org_unit.path):
+        sides.add(Negotiation.Side.PURCHASER)
+    if _covers(user, {Role.SUPPLIER}, order.supplier.path):
+        sides.add(Negotiation.Side.SUPPLIER)
+    return sides
+
+
+SIDE_LABEL = {Negotiation.Side.PURCHASER: "采购人", Negotiation.Side.SUPPLIER: "供应商"}
+
+
+def _require_side(actor, order: Order, side: str, doing: str) -> None:
+    if side in sides_of(actor, order):
+        return
+    if Order.objects.restrict(actor, VIEW).filter(pk=order.pk).exists():
+        raise Forbidden(f"只有本订单的{SIDE_LABEL[side]}可以{doing}")
+    raise NotInReach()
+
+
+def _supplier_users(supplier: OrgUnit):
+    return User.objects.filter(memberships__org_unit=supplier, memberships__role=Role.SUPPLIER, is_active=True)
+
+
+def _purchaser_users(order: Order):
+    return [order.placed_by] if order.placed_by_id else list(
+        User.objects.filter(memberships__org_unit=order.org_unit, memberships__role=Role.PURCHASER))
+
+
+def _order_url(order) -> str:
+    return reverse("mall:order", args=[order.pk])
+
+
+# --- catalogue -------------------------------------------------------------------------------
+
+def _name(value: str, label: str, field: str, max_length: int = 100) -> str:
+    value = personal.fold(value or "").strip()
+    if not value:
+        raise ServiceError(f"请填写{label}", fields={field: f"请填写{label}"})
+    if len(value) > max_length:
+        raise ServiceError(f"{label}不能超过 {max_length} 个字", fields={field: "过长"})
+    return value
+
+
+@transaction.atomic
+def category_create(*, actor, district: OrgUnit, code: str, name: str, is_mall: bool = True,
+                    is_encouraged: bool = False, single_limit=Decimal("500000"), annual_limit=None) -> Category:
+    require_unit(actor, district, {Role.DISTRICT_ADMIN}, action_label="维护品目")
+    code = _name(code, "品目编码", "code", 32)
+    name = _name(name, "品目名称", "name")
+    single = money(single_limit, field="single_limit", label="单次采购限额")
+    annual = money(annual_limit, field="annual_limit", label="年度累计限额") if annual_limit not in (None, "") else None
+    if annual is not None and annual < single:
+        raise ServiceError("年度累计限额不能小于单次采购限额", fields={"annual_limit": "不能小于单次限额"})
+    if Category.objects.filter(org_unit=district, code=code).exists():
+        raise ServiceError(f"品目编码 {code} 已存在", fields={"code": "编码已存在"})
+    category = Category.objects.create(org_unit=district, code=code, name=name, initials=pinyin_of(name)[1],
+                                       is_mall=bool(is_mall), is_encouraged=bool(is_encouraged),
+                                       single_limit=single, annual_limit=annual)
+    audit(actor=actor, action=A.CREATE, unit=district, obj=category,
+          changes={"code": code, "name": name, "is_mall": category.is_mall, "is_encouraged": category.is_encouraged,
+                   "single_limit": single, "annual_limit": annual})
+    return category
+
+
+@transaction.atomic
+def product_create(*, actor, category: Category, name: str, brand: str = "", model: str = "", unit: str = "件",
+                   specs: str = "") -> Product:
+    require(actor, category, CHANGE)
+    name = _name(name, "商品名称", "name", 200)
+    brand, model = personal.fold(brand or "").strip()[:100], personal.fold(model or "").strip()[:100]
+    product = Product.objects.create(org_unit=category.org_unit, category=category, name=name, brand=brand,
+                                     model=model, unit=(unit or "件").strip()[:16], specs=(specs or "").strip(),
+                                     initials=pinyin_of(f"{brand}{name}")[1][:200])
+    audit(actor=actor, action=A.CREATE, unit=category.org_unit, obj=product,
+          changes={"category": category.code, "name": name, "brand": brand, "model": model})
+    return product
+
+
+def listing_block_reason(product: Product, price: Decimal, policy: MallPolicy) -> str:
+    """Why an offer at ``price`` may not be listed ('' when it may)."""
+    reference = product.reference_price
+    if reference is None:
+        return ""
+    ceiling = (reference * (1 + policy.listing_markup_pct / 100)).quantize(CENT)
+    if price > ceiling:
+        over = ((price - reference) * 100 / reference).quantize(Decimal("0.1"))
+        return (f"挂牌价 {yuan(price)} 元高于市场参考价 {yuan(reference)} 元"
+                f"（{product.reference_source or '未注明来源'}，{product.reference_date or '日期不详'}）{over}%，"
+                f"超过允许的 {pct(policy.listing_markup_pct)}%，不予上架")
+    return ""
+
+
+def _admitted(supplier: OrgUnit, category: Category) -> bool:
+    return Admission.objects.filter(supplier=supplier, category=category, status=Admission.Status.ADMITTED).exists()
+
+
+def _evaluate(offer: Offer, policy: MallPolicy) -> None:
+    """Set the offer's status from the listing rule and the supplier's admission."""
+    if not _admitted(offer.supplier, offer.product.category):
+        offer.status, offer.blocked_reason = Offer.Status.BLOCKED, f"供应商未获准在品目「{offer.product.category.name}」供货"
+        return
+    reason = listing_block_reason(offer.product, offer.list_price, policy)
+    offer.status = Offer.Status.BLOCKED if reason else Offer.Status.LISTED
+    offer.blocked_reason = reason
+
+
+@transaction.atomic
+def reference_price_record(*, actor, product: Product, price, observed_on: date, source: str) -> ReferencePrice:
+    """Record a market price; the newest becomes the product's reference, and listed offers
+    now too far above it are blocked in the same change."""
+    require(actor, product, CHANGE)
+    price = money(price, label="参考价")
+    source = _name(source, "来源", "source")
+    if observed_on > timezone.localdate():
+        raise ServiceError("参考价日期不能晚于今天", fields={"observed_on": "日期不能晚于今天"})
+    record = ReferencePrice.objects.create(product=product, price=price, observed_on=observed_on, source=source,
+                                           recorded_by=actor)
+    entries = [Entry(action=A.CREATE, unit=product.org_unit, obj=record,
+                     changes={"product": product.pk, "price": price, "observed_on": observed_on, "source": source})]
+    if product.reference_date is None or observed_on >= product.reference_date:
+        before = product.reference_price
+        product.reference_price, product.reference_date, product.reference_source = price, observed_on, source
+        product.save(update_fields=["reference_price", "reference_date", "reference_source"])
+        policy = policy_for(product.org_unit)
+        for offer in Offer.objects.select_related("supplier", "product__category").filter(
+                product=product, status=Offer.Status.LISTED):
+            offer.product = product
+            reason = listing_block_reason(product, offer.list_price, policy)
+            if reason:
+                Offer.objects.filter(pk=offer.pk).update(status=Offer.Status.BLOCKED, blocked_reason=reason)
+                entries.append(Entry(action=A.STATE, unit=offer.supplier, obj=offer, verb="block",
+                                     changes={"status": ["listed", "blocked"], "reason": reason,
+                                              "reference": [before, price]}))
+    audit_many(actor=actor, entries=entries)
+    return record
+
+
+@transaction.atomic
+def offer_save(*, actor, supplier: OrgUnit, product: Product, list_price, stock: int) -> Offer:
+    """A supplier offers a product (or changes its price and stock); the listing rule decides
+    whether it is listed, and the reason is kept when it is not."""
+    require_unit(actor, supplier, {Role.SUPPLIER, Role.DISTRICT_ADMIN}, action_label="维护报价")
+    if supplier.kind != OrgUnit.Kind.ENTERPRISE:
+        raise ServiceError("只有企业单位可以作为供应商报价")
+    price = money(list_price, field="list_price", label="挂牌价")
+    if stock is None or int(stock) < 0:
+        raise ServiceError("库存不能为负数", fields={"stock": "库存不能为负数"})
+    if not _admitted(supplier, product.category):
+        raise ServiceError(f"「{supplier.name}」尚未获准在品目「{product.category.name}」供货，请先申请准入",
+                           fields={"product": "未获准入"})
+    offer = Offer.objects.select_for_update().filter(product=product, supplier=supplier).first()
+    before = {"list_price": offer.list_price, "stock": offer.stock, "status": offer.status} if offer else None
+    if offer is None:
+        offer = Offer(product=product, supplier=supplier)
+    offer.list_price, offer.stock = price, int(stock)
+    _evaluate(offer, policy_for(supplier))
+    offer.save()
+    after = {"list_price": offer.list_price, "stock": offer.stock, "status": offer.status}
+    if before is None:
+        audit(actor=actor, action=A.CREATE, unit=supplier, obj=offer,
+              changes={**after, "product": product.pk, "reason": offer.blocked_reason})
+    else:
+        changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+        if changes:
+            audit(actor=actor, action=A.UPDATE, unit=supplier, obj=offer, changes=changes)
+    return offer
+
+
+def offer_update(*, actor, offer: Offer, list_price=None, stock=None) -> Offer:
+    require(actor, offer, CHANGE)
+    return offer_save(actor=actor, supplier=offer.supplier, product=offer.product,
+                      list_price=offer.list_price if list_price is None else list_price,
+                      stock=offer.stock if stock is None else stock)
+
+
+# --- supplier admission -------------------------------------------------------------------------
+
+ADMISSION_MOVES = {
+    Admission.Status.APPLIED: {Admission.Status.ADMITTED, Admission.Status.REJECTED},
+    Admission.Status.ADMITTED: {Admission.Status.SUSPENDED, Admission.Status.REMOVED},
+    Admission.Status.SUSPENDED: {Admission.Status.ADMITTED, Admission.Status.REMOVED},
+    Admission.Status.REMOVED: set(),
+    Admission.Status.REJECTED: set(),
+}
+
+
+@transaction.atomic
+def admission_apply(*, actor, supplier: OrgUnit, category: Category, documents: str = "") -> Admission:
+    require_unit(actor, supplier, {Role.SUPPLIER}, action_label="申请准入")
+    if supplier.kind != OrgUnit.Kind.ENTERPRISE:
+        raise ServiceError("只有企业单位可以申请成为供应商")
+    existing = Admission.objects.select_for_update().filter(supplier=supplier, category=category).first()
+    if existing and existing.status not in (Admission.Status.REJECTED,):
+        raise ServiceError(f"已有该品目的准入记录（{existing.get_status_display()}）")
+    if existing:
+        before = existing.status
+        existing.status, existing.documents, existing.reason, existing.decided_on = (
+            Admission.Status.APPLIED, documents.strip(), "", None)
+        existing.save()
+        audit(actor=actor, action=A.STATE, unit=supplier, obj=existing, verb="reapply",
+              changes={"status": [before, existing.status]})
+        return existing
+    admission = Admission.objects.create(supplier=supplier, category=category, documents=(documents or "").strip())
+    audit(actor=actor, action=A.CREATE, unit=supplier, obj=admission,
+          changes={"category": category.code, "status": admission.status})
+    return admission
+
+
+@transaction.atomic
+def admission_decide(*, actor, admission: Admission, status: str, reason: str = "") -> Admission:
+    """Admit, reject, suspend, reinstate or remove; a suspension or removal takes the
+    supplier's offers in that category off the shelf in the same change."""
+    admission = Admission.objects.select_for_update().select_related("supplier", "category").get(pk=admission.pk)
+    require(actor, admission, CHANGE)
+    if status not in ADMISSION_MOVES.get(admission.status, set()):
+        raise ServiceError(f"「{admission.get_status_display()}」的准入不能改为「{Admission.Status(status).label}」"
+                           if status in Admission.Status.values else "状态不正确")
+    reason = (reason or "").strip()
+    if status != Admission.Status.ADMITTED and not reason:
+        raise ServiceError("请填写理由", fields={"reason": "请填写理由"})
+    before = admission.status
+    admission.status, admission.reason, admission.decided_on = status, reason[:200], timezone.localdate()
+    admission.save(update_fields=["status", "reason", "decided_on"])
+    entries = [Entry(action=A.STATE, unit=admission.supplier, obj=admission, verb=status,
+                     changes={"status": [before, status], "reason": reason})]
+    offers = Offer.objects.select_related("product__category", "supplier").filter(
+        supplier=admission.supplier, product__category=admission.category)
+    policy = policy_for(admission.supplier)
+    for offer in offers.exclude(status=Offer.Status.WITHDRAWN):
+        old = offer.status
+        _evaluate(offer, policy)
+        if offer.status != old:
+            Offer.objects.filter(pk=offer.pk).update(status=offer.status, blocked_reason=offer.blocked_reason)
+            entries.append(Entry(action=A.STATE, unit=admission.supplier, obj=offer, verb="admission",
+                                 changes={"status": [old, offer.status], "reason": offer.blocked_reason}))
+    audit_many(actor=actor, entries=entries)
+    return admission
+
+
+# --- district settings: thresholds and unit budgets ----------------------------------------------
+
+POLICY_FIELDS = ["listing_markup_pct", "price_flag_pct", "split_window_days", "share_pct", "share_min_total",
+                 "frequent_days", "frequent_count", "autocancel_days", "negotiation_days"]
+
+
+@transaction.atomic
+def policy_update(*, actor, district: OrgUnit, **values) -> MallPolicy:
+    """Change the district's thresholds (listing rule, supervision rules, time limits)."""
+    require_unit(actor, district, {Role.DISTRICT_ADMIN}, action_label="设置商城规则")
+    if district.parent_id is not None:
+        raise ServiceError("商城规则按区设置")
+    unknown = set(values) - set(POLICY_FIELDS)
+    if unknown:
+        raise ServiceError(f"未知参数：{'、'.join(sorted(unknown))}")
+    for name, value in values.items():
+        if value is None or Decimal(str(value)) < 0:
+            raise ServiceError("参数不能为空或负数", fields={name: "不能为空或负数"})
+        if name.endswith(("_days", "_count")) and int(value) < 1:
+            raise ServiceError("天数和笔数至少为 1", fields={name: "至少为 1"})
+    policy = MallPolicy.objects.select_for_update().filter(org_unit=district).first() or MallPolicy(org_unit=district)
+    def shown(value) -> str:
+        return pct(value) if isinstance(value, Decimal) else str(value)
+
+    before = {name: shown(getattr(policy, name)) for name in POLICY_FIELDS}
+    for name, value in values.items():
+        setattr(policy, name, value)
+    policy.save()
+    policy.refresh_from_db()
+    after = {name: shown(getattr(policy, name)) for name in POLICY_FIELDS}
+    changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if changes:
+        audit(actor=actor, action=A.UPDATE, unit=district, obj=policy, changes=changes)
+    return policy
+
+
+@transaction.atomic
+def budget_set(*, actor, unit: OrgUnit, year: int, amount, mode: str = UnitBudget.Mode.STOP) -> UnitBudget:
+    """Set a unit's annual mall budget (stop or warn when an order would exceed it)."""
+    require_unit(actor, unit, {Role.DISTRICT_ADMIN}, action_label="设置采购预算")
+    amount = money(amount, field="amount", label="预算金额")
+    if mode not in UnitBudget.Mode.values:
+        raise ServiceError("超预算处理方式不正确", fields={"mode": "请选择"})
+    if not 2000 <= int(year) <= 2100:
+        raise ServiceError("年度不正确", fields={"year": "年度不正确"})
+    budget = UnitBudget.objects.select_for_update().filter(org_unit=unit, year=year).first()
+    if budget is None:
+        budget = UnitBudget.objects.create(org_unit=unit, year=year, amount=amount, mode=mode)
+        audit(actor=actor, action=A.CREATE, unit=unit, obj=budget, changes={"year": year, "amount": amount,
+                                                                             "mode": mode})
+        return budget
+    changes = {k: [str(getattr(budget, k)), str(v)] for k, v in (("amount", amount), ("mode", mode))
+               if getattr(budget, k) != v}
+    if changes:
+        budget.amount, budget.mode = amount, mode
+        budget.save(update_fields=["amount", "mode"])
+        audit(actor=actor, action=A.UPDATE, unit=unit, obj=budget, changes=changes)
+    return budget
+
+
+# --- cart --------------------------------------------------------------------------------------
+
+def _purchase_unit(actor) -> OrgUnit | None:
+    membership = actor.memberships.filter(role=Role.PURCHASER).select_related("org_unit").order_by("id").first()
+    return membership.org_unit if membership else None
+
+
+@transaction.atomic
+def cart_add(*, actor, offer: Offer, quantity: int = 1) -> CartLine:
+    unit = _purchase_unit(actor)
+    if unit is None:
+        raise Forbidden("只有采购人可以加入购物车")
+    if not Offer.objects.restrict(actor, VIEW).filter(pk=offer.pk, status=Offer.Status.LISTED).exists():
+        raise NotInReach()
+    if int(quantity) <= 0:
+        raise ServiceError("数量必须大于 0", fields={"quantity": "数量必须大于 0"})
+    line = CartLine.objects.select_for_update().filter(user=actor, offer=offer).first()
+    if line:
+        before = line.quantity
+        line.quantity += int(quantity)
+        line.save(update_fields=["quantity"])
+        audit(actor=actor, action=A.UPDATE, unit=unit, obj=line, changes={"quantity": [before, line.quantity]})
+    else:
+        line = CartLine.objects.create(user=actor, offer=offer, quantity=int(quantity))
+        audit(actor=actor, action=A.CREATE, unit=unit, obj=line, changes={"offer": offer.pk, "quantity": line.quantity})
+    return line
+
+
+@transaction.atomic
+def cart_set_quantity(*, actor, line: CartLine, quantity: int) -> CartLine | None:
+    if line.user_id != actor.pk:
+        raise NotInReach()
+    unit = _purchase_unit(actor)
+    quantity = int(quantity)
+    if quantity < 0:
+        raise ServiceError("数量不能为负数", fields={"quantity": "数量不能为负数"})
+    if quantity == 0:
+        audit(actor=actor, action=A.DELETE, unit=unit, obj=line, changes={"offer": line.offer_id})
+        line.delete()
+        return None
+    audit(actor=actor, action=A.UPDATE, unit=unit, obj=line, changes={"quantity": [line.quantity, quantity]})
+    line.quantity = quantity
+    line.save(update_fields=["quantity"])
+    return line
+
+
+# --- ordering ------------------------------------------------------------------------------------
+
+def _committed(unit: OrgUnit, *, year: int, category: Category | None = None) -> Decimal:
+    """What the unit has already committed this year (orders not cancelled)."""
+    qs = Order.objects.filter(org_unit=unit, placed_on__year=year).exclude(status=Order.Status.CANCELLED)
+    if category is not None:
+        qs = qs.filter(category=category)
+    return qs.aggregate(s=Sum("total"))["s"] or ZERO
+
+
+@transaction.atomic
+def order_place(*, actor, unit: OrgUnit, lines=None, now=None) -> tuple[list[Order], list[str]]:
+    """Turn the cart into orders (one per supplier and category) after checking stock,
+    the single and annual limits and the unit's budget. All or nothing."""
+    require_unit(actor, unit, {Role.PURCHASER}, action_label="下单")
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    cart = list(CartLine.objects.filter(user=actor) if lines is None else lines)
+    if not cart:
+        raise ServiceError("购物车是空的")
+    if any(line.user_id != actor.pk for line in cart):
+        raise NotInReach()
+    offers = {o.pk: o for o in Offer.objects.select_for_update().select_related("product__category", "supplier")
+              .filter(pk__in=[line.offer_id for line in cart])}
+    groups: dict[tuple[int, int], list[tuple[CartLine, Offer]]] = defaultdict(list)
+    for line in cart:
+        offer = offers[line.offer_id]
+        if offer.status != Offer.Status.LISTED:
+            raise ServiceError(f"「{offer.product}」已不在售（{offer.blocked_reason or offer.get_status_display()}）")
+        if line.quantity > offer.stock:
+            raise ServiceError(f"「{offer.product}」库存不足：需要 {line.quantity}，现有 {offer.stock}")
+        groups[(offer.supplier_id, offer.product.category_id)].append((line, offer))
+    warnings: list[str] = []
+    planned = []
+    added_by_category: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for items in groups.values():
+        category = items[0][1].product.category
+        total = sum((offer.list_price * line.quantity for line, offer in items), ZERO)
+        if total > category.single_limit:
+            raise ServiceError(f"品目「{category.name}」本次采购 {yuan(total)} 元，超过单次采购限额 "
+                               f"{yuan(category.single_limit)} 元，请改走其他采购方式")
+        added_by_category[category.pk] += total
+        if category.annual_limit is not None:
+            spent = _committed(unit, year=today.year, category=category)
+            if spent + added_by_category[category.pk] > category.annual_limit:
+                raise ServiceError(f"品目「{category.name}」本年度已采购 {yuan(spent)} 元，加上本次将超过年度累计限额 "
+                                   f"{yuan(category.annual_limit)} 元")
+        planned.append((category, items, total))
+    new_total = sum((total for _c, _i, total in planned), ZERO)
+    budget = UnitBudget.objects.filter(org_unit=unit, year=today.year).first()
+    if budget is not None:
+        spent = _committed(unit, year=today.year)
+        if spent + new_total > budget.amount:
+            text = (f"「{unit.name}」{today.year} 年商城预算 {yuan(budget.amount)} 元，已用 {yuan(spent)} 元，"
+                    f"本次 {yuan(new_total)} 元将超出预算")
+            if budget.mode == UnitBudget.Mode.STOP:
+                raise ServiceError(text)
+            warnings.append(text)
+    rule = ApprovalRule.objects.filter(org_unit=unit).first()
+    orders, entries = [], []
+    for category, items, total in planned:
+        supplier = items[0][1].supplier
+        status = Order.Status.PENDING if rule is not None and total > rule.threshold else Order.Status.PLACED
+        order = Order.objects.create(org_unit=unit, supplier=supplier, category=category, placed_by=actor,
+                                     list_total=total, total=total, placed_at=now, placed_on=today,
+                                     day=day_number(today), status=status)
+        OrderLine.objects.bulk_create([
+            OrderLine(order=order, offer=offer, product=offer.product, quantity=line.quantity,
+                      list_price=offer.list_price, list_amount=offer.list_price * line.quantity,
+                      amount=offer.list_price * line.quantity) for line, offer in items])
+        for line, offer in items:
+            Offer.objects.filter(pk=offer.pk).update(stock=F("stock") - line.quantity)
+        orders.append(order)
+        entries.append(Entry(action=A.CREATE, unit=unit, obj=order, changes={
+            "supplier": supplier.pk, "category": category.code, "total": total, "status": status,
+            "lines": [{"offer": offer.pk, "quantity": line.quantity, "price": offer.list_price}
+                      for line, offer in items]}))
+    CartLine.objects.filter(pk__in=[line.pk for line in cart]).delete()
+    audit_many(actor=actor, entries=entries)
+    for order in orders:
+        if order.status == Order.Status.PENDING:
+            for user in _approvers(order):
+                todo_open(user=user, kind=TODO_APPROVE, title=f"审核采购订单 {order.number}（{yuan(order.total)} 元）",
+                          source=order, url=_order_url(order), unit=order.org_unit)
+        else:
+            _todo_confirm(order)
+    supervision.raise_flags(supervision.check(Order.objects.filter(pk__in=[o.pk for o in orders]),
+                                              policy_for(unit), today=today))
+    return orders, warnings
+
+
+def _todo_confirm(order: Order) -> None:
+    due = timezone.localdate() + timedelta(days=policy_for(order.org_unit).autocancel_days)
+    for user in _supplier_users(order.supplier):
+        todo_open(user=user, kind=TODO_CONFIRM, title=f"确认采购订单 {order.number}（{order.org_unit.name}）",
+                  source=order, url=_order_url(order), unit=order.supplier, due_date=due)
+
+
+def _approvers(order: Order):
+    """The officers who approve the unit's orders: memberships on the unit itself."""
+    return User.objects.filter(memberships__org_unit=order.org_unit, memberships__role__in=APPROVERS,
+                               is_active=True).exclude(pk=order.placed_by_id).distinct()
+
+
+def may_approve(user, order: Order) -> bool:
+    return _covers(user, APPROVERS, order.org_unit.path) and user.pk != order.placed_by_id
+
+
+@transaction.atomic
+def approval_rule_set(*, actor, unit: OrgUnit, threshold) -> ApprovalRule | None:
+    """Set (or, with ``threshold=None``, remove) the unit's internal approval threshold."""
+    require_unit(actor, unit, APPROVERS, action_label="设置采购审核")
+    rule = ApprovalRule.objects.select_for_update().filter(org_unit=unit).first()
+    before = str(rule.threshold) if rule else None
+    if threshold in (None, ""):
+        if rule is None:
+            return None
+        audit(actor=actor, action=A.DELETE, unit=unit, obj=rule, changes={"threshold": [before, None]})
+        rule.delete()
+        return None
+    try:
+        value = Decimal(str(threshold)).quantize(CENT)
+    except (InvalidOperation, ValueError):
+        raise ServiceError("金额格式不正确", fields={"threshold": "金额格式不正确"}) from None
+    if value < 0:
+        raise ServiceError("金额不能为负数", fields={"threshold": "金额不能为负数"})
+    if rule is None:
+        rule = ApprovalRule.objects.create(org_unit=unit, threshold=value)
+        audit(actor=actor, action=A.CREATE, unit=unit, obj=rule, changes={"threshold": value})
+    elif rule.threshold != value:
+        rule.threshold = value
+        rule.save(update_fields=["threshold"])
+        audit(actor=actor, action=A.UPDATE, unit=unit, obj=rule, changes={"threshold": [before, str(value)]})
+    return rule
+
+
+@transaction.atomic
+def order_approve(*, actor, order: Order, approve: bool = True, reason: str = "") -> Order:
+    """An officer of the unit (审核) approves a pending order — it then goes to the supplier —
+    or declines it with a reason. The purchaser who placed it (经办) may not approve it."""
+    order = _lock_order(order)
+    if not may_approve(actor, order):
+        if actor.pk == order.placed_by_id:
+            raise Forbidden("下单的经办人不能审核自己的订单")
+        if Order.objects.restrict(actor, VIEW).filter(pk=order.pk).exists():
+            raise Forbidden("只有本单位的审核人可以审核订单")
+        raise NotInReach()
+    if order.status != Order.Status.PENDING:
+        raise Conflict(f"订单当前为「{order.get_status_display()}」，不需要审核")
+    now = timezone.now()
+    if approve:
+        order.status, order.approved_by, order.approved_at = Order.Status.PLACED, actor, now
+        order.save(update_fields=["status", "approved_by", "approved_at"])
+        audit(actor=actor, action=A.STATE, unit=order.org_unit, obj=order, verb="approve",
+              changes={"status": ["pending", "placed"]})
+        todo_close(source=order, kind=TODO_APPROVE)
+        _todo_confirm(order)
+        return order
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("请填写退回理由", fields={"reason": "请填写退回理由"})
+    order.status, order.cancelled_at, order.cancel_reason = Order.Status.CANCELLED, now, f"单位审核未通过：{reason}"[:300]
+    order.save(update_fields=["status", "cancelled_at", "cancel_reason"])
+    audit(actor=actor, action=A.STATE, unit=order.org_unit, obj=order, verb="decline",
+          changes={"status": ["pending", "cancelled"], "reason": reason})
+    _release(order)
+    todo_close(source=order)
+    return order
+
+
+def _lock_order(order: Order) -> Order:
+    return Order.objects.select_for_update().select_related("org_unit", "supplier", "category").get(pk=order.pk)
+
+
+def _move(actor, order: Order, *, side: str, doing: str, allowed: set, to: str, verb: str, **fields) -> Order:
+    order = _lock_order(order)
+    _require_side(actor, order, side, doing)
+    if order.status not in allowed:
+        raise Conflict(f"订单当前为「{order.get_status_display()}」，不能{doing}")
+    before = order.status
+    order.status = to
+    for name, value in fields.items():
+        setattr(order, name, value)
+    order.save(update_fields=["status", *fields])
+    audit(actor=actor, action=A.STATE, unit=order.org_unit, obj=order, verb=verb,
+          changes={"status": [before, to], **{k: v for k, v in fields.items() if not k.endswith("_at")}})
+    return order
+
+
+@transaction.atomic
+def order_confirm(*, actor, order: Order) -> Order:
+    order = _move(actor, order, side=Negotiation.Side.SUPPLIER, doing="确认订单", allowed={Order.Status.PLACED},
+                  to=Order.Status.CONFIRMED, verb="confirm", confirmed_at=timezone.now())
+    todo_close(source=order, kind=TODO_CONFIRM)
+    return order
+
+
+@transaction.atomic
+def order_ship(*, actor, order: Order) -> Order:
+    order = _move(actor, order, side=Negotiation.Side.SUPPLIER, doing="发货", allowed={Order.Status.CONFIRMED},
+                  to=Order.Status.SHIPPED, verb="ship", shipped_at=timezone.now())
+    for user in _purchaser_users(order):
+        todo_open(user=user, kind=TODO_ACCEPT, title=f"验收订单 {order.number}（{order.supplier.name}）",
+                  source=order, url=_order_url(order), unit=order.org_unit)
+    return order
+
+
+@transaction.atomic
+def order_accept(*, actor, order: Order, rating: int, note: str = "") -> Order:
+    try:
+        rating = int(rating)
+    except (TypeError, ValueError):
+        rating = 0
+    if not 1 <= rating <= 5:
+        raise ServiceError("请给出 1–5 分的验收评分", fields={"rating": "请给出 1–5 分"})
+    order = _move(actor, order, side=Negotiation.Side.PURCHASER, doing="验收", allowed={Order.Status.SHIPPED},
+                  to=Order.Status.ACCEPTED, verb="accept", accepted_at=timezone.now(), rating=rating,
+                  acceptance_note=(note or "").strip()[:300])
+    todo_close(source=order, kind=TODO_ACCEPT)
+    return order
+
+
+@transaction.atomic
+def order_settle(*, actor, order: Order) -> Order:
+    return _move(actor, order, side=Negotiation.Side.PURCHASER, doing="结算", allowed={Order.Status.ACCEPTED},
+                 to=Order.Status.SETTLED, verb="settle", settled_at=timezone.now())
+
+
+def _release(order: Order) -> None:
+    for line in order.lines.all():
+        Offer.objects.filter(pk=line.offer_id).update(stock=F("stock") + line.quantity)
+
+
+@transaction.atomic
+def order_cancel(*, actor, order: Order, reason: str) -> Order:
+    """The purchaser cancels before shipping; the supplier may decline before confirming."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("请填写取消原因", fields={"reason": "请填写取消原因"})
+    locked = _lock_order(order)
+    sides = sides_of(actor, locked)
+    if Negotiation.Side.PURCHASER in sides:
+        allowed = {Order.Status.PENDING, Order.Status.PLACED, Order.Status.NEGOTIATING, Order.Status.CONFIRMED}
+        side = Negotiation.Side.PURCHASER
+    else:
+        allowed = {Order.Status.PLACED, Order.Status.NEGOTIATING}
+        side = Negotiation.Side.SUPPLIER
+    negotiation = Negotiation.objects.select_for_update().filter(order=locked, status=Negotiation.Status.OPEN).first()
+    order = _move(actor, locked, side=side, doing="取消订单", allowed=allowed, to=Order.Status.CANCELLED,
+                  verb="cancel", cancelled_at=timezone.now(), cancel_reason=reason[:300])
+    if negotiation is not None:
+        Negotiation.objects.filter(pk=negotiation.pk).update(status=Negotiation.Status.WITHDRAWN,
+                                                              closed_at=timezone.now(), turn="")
+        Bid.objects.create(negotiation=negotiation, round=negotiation.round + 1, side=side,
+                           action=Bid.Action.WITHDRAW, note="订单已取消", by=actor, at=timezone.now())
+        audit(actor=actor, action=A.STATE, unit=order.org_unit, obj=negotiation, verb="withdraw",
+              changes={"status": ["open", "withdrawn"], "reason": "订单已取消"})
+        todo_close(source=negotiation)
+    _release(order)
+    todo_close(source=order)
+    return order
+
+
+@transaction.atomic
+def orders_autocancel(*, now=None) -> int:
+    """Cancel orders the supplier has not confirmed within the district's time limit."""
+    now = now or timezone.now()
+    expire_negotiations(now=now)
+    cancelled = 0
+    for policy_unit in OrgUnit.objects.filter(parent=None):
+        policy = policy_for(policy_unit)
+        due = now - timedelta(days=policy.autocancel_days)
+        stale = (Order.objects.select_for_update().select_related("org_unit")
+                 .filter(org_unit__path__startswith=policy_unit.path, status=Order.Status.PLACED)
+                 .filter(Q(approved_at__isnull=True, placed_at__lt=due) | Q(approved_at__lt=due)))
+        orders = list(stale)
+        if not orders:
+            continue
+        reason = f"供应商超过 {policy.autocancel_days} 天未确认，系统自动取消"
+        Order.objects.filter(pk__in=[o.pk for o in orders]).update(status=Order.Status.CANCELLED, cancelled_at=now,
+                                                                    cancel_reason=reason)
+        for order in orders:
+            _release(order)
+            todo_close(source=order)
+        audit_many(actor=None, entries=[Entry(action=A.STATE, unit=o.org_unit, obj=o, verb="autocancel",
+                                              changes={"status": [o.status, "cancelled"], "reason": reason})
+                                        for o in orders])
+        cancelled += len(orders)
+    return cancelled
+
+
+# --- online negotiation ------------------------------------------------------------------------------
+
+def _proposal(negotiation_or_order, *, total=None, line_amounts=None) -> tuple[Decimal, dict]:
+    """A proposal in total or per line; returns (total, {line id: amount})."""
+    order = negotiation_or_order
+    lines = {line.pk: line for line in order.lines.all()}
+    if line_amounts:
+        amounts = {}
+        for key, value in line_amounts.items():
+            try:
+                line = lines[int(key)]
+            except (KeyError, ValueError):
+                raise ServiceError("议价明细与订单不符", fields={"line_amounts": "明细不符"}) from None
+            amount = money(value, field="line_amounts", label="明细报价")
+            if amount > line.list_amount:
+                raise ServiceError(f"「{line.product}」报价 {yuan(amount)} 元不能高于挂牌金额 {yuan(line.list_amount)} 元",
+                                   fields={"line_amounts": "不能高于挂牌价"})
+            amounts[str(line.pk)] = str(amount)
+        missing = [line for pk, line in lines.items() if str(pk) not in amounts]
+        for line in missing:
+            amounts[str(line.pk)] = str(line.amount)
+        return sum((Decimal(v) for v in amounts.values()), ZERO), amounts
+    if total in (None, ""):
+        raise ServiceError("请填写报价", fields={"total": "请填写报价"})
+    return money(total, field="total", label="报价"), {}
+
+
+def _allocate(order: Order, total: Decimal, line_amounts: dict) -> dict[int, Decimal]:
+    """Spread an agreed total over the lines: per-line amounts when priced so, else in
+    proportion to list, rounded down to the fen with the remainder where it still fits."""
+    lines = list(order.lines.all())
+    if line_amounts:
+        return {line.pk: Decimal(line_amounts[str(line.pk)]) for line in lines}
+    ratio = total / order.list_total
+    amounts = {line.pk: (line.list_amount * ratio).quantize(CENT, rounding=ROUND_DOWN) for line in lines}
+    remainder = total - sum(amounts.values())
+    for line in sorted(lines, key=lambda x: -x.list_amount):
+        if remainder <= 0:
+            break
+        room = min(line.list_amount - amounts[line.pk], remainder)
+        amounts[line.pk] += room
+        remainder -= room
+    return amounts
+
+
+def _todo_turn(negotiation: Negotiation, order: Order) -> None:
+    todo_close(source=negotiation)
+    if negotiation.status != Negotiation.Status.OPEN:
+        return
+    if negotiation.turn == Negotiation.Side.SUPPLIER:
+        users, unit, title = _supplier_users(order.supplier), order.supplier, f"采购人出价 {yuan(negotiation.bid_total)} 元"
+    else:
+        users, unit, title = _purchaser_users(order), order.org_unit, f"供应商还价 {yuan(negotiation.ask_total)} 元"
+    for user in users:
+        todo_open(user=user, kind=TODO_NEGOTIATE, title=f"议价：订单 {order.number}，{title}", source=negotiation,
+                  url=_order_url(order), unit=unit, due_date=timezone.localdate(negotiation.deadline))
+
+
+@transaction.atomic
+def negotiation_open(*, actor, order: Order, total=None, line_amounts=None, note: str = "",
+                     days: int | None = None) -> Negotiation:
+    """The purchaser makes the first offer on a placed order (in total or per line)."""
+    order = _lock_order(order)
+    _require_side(actor, order, Negotiation.Side.PURCHASER, "发起议价")
+    if order.status != Order.Status.PLACED:
+        raise Conflict(f"订单当前为「{order.get_status_display()}」，只有供应商确认前的订单可以议价")
+    if Negotiation.objects.filter(order=order, status=Negotiation.Status.AGREED).exists():
+        raise Conflict("本订单已议价成交，价格不能再变")
+    amount, amounts = _proposal(order, total=total, line_amounts=line_amounts)
+    if amount >= order.list_total:
+        raise ServiceError(f"出价应低于挂牌总价 {yuan(order.list_total)} 元", fields={"total": "应低于挂牌总价"})
+    now = timezone.now()
+    days = days or policy_for(order.org_unit).negotiation_days
+    try:
+        with transaction.atomic():
+            negotiation = Negotiation.objects.create(
+                order=order, round=1, turn=Negotiation.Side.SUPPLIER, deadline=now + timedelta(days=days),
+                list_total=order.list_total, bid_total=amount, ask_total=order.list_total, opened_at=now)
+    except IntegrityError:
+        raise Conflict("本订单已有进行中的议价") from None
+    Bid.objects.create(negotiation=negotiation, round=1, side=Negotiation.Side.PURCHASER, action=Bid.Action.OFFER,
+                       total=amount, line_amounts=amounts, note=(note or "")[:300], by=actor, at=now)
+    Order.objects.filter(pk=order.pk).update(status=Order.Status.NEGOTIATING)
+    audit(actor=actor, action=A.CREATE, unit=order.org_unit, obj=negotiation, verb="offer",
+          changes={"order": order.pk, "round": 1, "total": amount, "lines": amounts, "list_total": order.list_total})
+    _todo_turn(negotiation, order)
+    return negotiation
+
+
+def _lock_negotiation(actor, negotiation: Negotiation, expected_round: int | None, *, doing: str,
+                      side: str | None = None) -> tuple[Negotiation, Order, str]:
+    """Lock the negotiation row, then check it is still open, still at the round the
+    actor saw and that it is the actor's turn (or the given side's)."""
+    negotiation = Negotiation.objects.select_for_update().get(pk=negotiation.pk)
+    order = Order.objects.select_related("org_unit", "supplier", "category").get(pk=negotiation.order_id)
+    sides = sides_of(actor, order)
+    wanted = side or negotiation.turn
+    if not sides:
+        if Order.objects.restrict(actor, VIEW).filter(pk=order.pk).exists():
+            raise Forbidden("您的角色无权参与议价")
+        raise NotInReach()
+    if negotiation.status != Negotiation.Status.OPEN:
+        raise Conflict(f"议价已结束（{negotiation.get_status_display()}）")
+    try:
+        stale = expected_round is not None and int(expected_round) != negotiation.round
+    except (TypeError, ValueError):
+        stale = True
+    if stale:
+        raise Conflict("对方已有新的动作，请刷新页面后再操作")
+    if timezone.now() > negotiation.deadline:
+        raise Conflict("议价已过截止时间")
+    if wanted not in sides:
+        raise Forbidden(f"现在轮到{SIDE_LABEL.get(negotiation.turn, '对方')}，您不能{doing}")
+    return negotiation, order, wanted
+
+
+def _close(negotiation: Negotiation, order: Order, *, actor, side: str, action: str, status: str,
+           note: str = "") -> Bid:
+    now = timezone.now()
+    negotiation.round += 1
+    negotiation.status, negotiation.closed_at, negotiation.turn = status, now, ""
+    bid = Bid.objects.create(negotiation=negotiation, round=negotiation.round, side=side, action=action,
+                             total=negotiation.agreed_total, note=(note or "")[:300], by=actor, at=now)
+    negotiation.save(update_fields=["round", "status", "closed_at", "turn", "agreed_total"])
+    if order.status == Order.Status.NEGOTIATING:
+        Order.objects.filter(pk=order.pk).update(status=Order.Status.PLACED)
+    todo_close(source=negotiation)
+    return bid
+
+
+@transaction.atomic
+def negotiation_counter(*, actor, negotiation: Negotiation, expected_round: int, total=None, line_amounts=None,
+                        note: str = "") -> Negotiation:
+    """The side whose turn it is answers with a new price: the supplier lowers its ask
+    (staying above the standing offer), the purchaser raises its offer (staying below the ask)."""
+    negotiation, order, side = _lock_negotiation(actor, negotiation, expected_round, doing="还价")
+    amount, amounts = _proposal(order, total=total, line_amounts=line_amounts)
+    if side == Negotiation.Side.SUPPLIER:
+        if amount <= negotiation.bid_total:
+            raise ServiceError(f"还价应高于采购人出价 {yuan(negotiation.bid_total)} 元；同意该价请直接点「接受」",
+                               fields={"total": "应高于对方出价"})
+        if amount >= negotiation.ask_total:
+            raise ServiceError(f"还价应低于您上次的报价 {yuan(negotiation.ask_total)} 元", fields={"total": "应低于上次报价"})
+        negotiation.ask_total, negotiation.turn = amount, Negotiation.Side.PURCHASER
+    else:
+        if amount >= negotiation.ask_total:
+            raise ServiceError(f"出价应低于供应商报价 {yuan(negotiation.ask_total)} 元；同意该价请直接点「接受」",
+                               fields={"total": "应低于对方报价"})
+        if amount <= negotiation.bid_total:
+            raise ServiceError(f"新的出价应高于您上次的出价 {yuan(negotiation.bid_total)} 元", fields={"total": "应高于上次出价"})
+        negotiation.bid_total, negotiation.turn = amount, Negotiation.Side.SUPPLIER
+    negotiation.round += 1
+    action = Bid.Action.COUNTER if side == Negotiation.Side.SUPPLIER else Bid.Action.OFFER
+    Bid.objects.create(negotiation=negotiation, round=negotiation.round, side=side, action=action, total=amount,
+                       line_amounts=amounts, note=(note or "")[:300], by=actor, at=timezone.now())
+    negotiation.save(update_fields=["round", "turn", "ask_total", "bid_total"])
+    audit(actor=actor, action=A.UPDATE, unit=order.org_unit, obj=negotiation, verb=action,
+          changes={"round": negotiation.round, "side": side, "total": amount, "lines": amounts})
+    _todo_turn(negotiation, order)
+    return negotiation
+
+
+@transaction.atomic
+def negotiation_accept(*, actor, negotiation: Negotiation, expected_round: int) -> Negotiation:
+    """Agreement: the standing proposal binds the order's lines and total; savings recorded."""
+    negotiation, order, side = _lock_negotiation(actor, negotiation, expected_round, doing="接受")
+    agreed = negotiation.standing_total
+    standing = negotiation.bids.filter(action__in=[Bid.Action.OFFER, Bid.Action.COUNTER]).order_by("-round").first()
+    line_amounts = standing.line_amounts if standing else {}
+    negotiation.agreed_total = agreed
+    _close(negotiation, order, actor=actor, side=side, action=Bid.Action.ACCEPT, status=Negotiation.Status.AGREED)
+    amounts = _allocate(order, agreed, line_amounts)
+    for line in order.lines.all():
+        OrderLine.objects.filter(pk=line.pk).update(amount=amounts[line.pk])
+    savings = order.list_total - agreed
+    Order.objects.filter(pk=order.pk).update(total=agreed, savings=savings)
+    audit_many(actor=actor, entries=[
+        Entry(action=A.STATE, unit=order.org_unit, obj=negotiation, verb="accept",
+              changes={"status": ["open", "agreed"], "round": negotiation.round, "side": side,
+                       "agreed_total": agreed}),
+        Entry(action=A.UPDATE, unit=order.org_unit, obj=order, verb="agreed_price",
+              changes={"total": [order.total, agreed], "savings": [order.savings, savings],
+                       "lines": {str(k): v for k, v in amounts.items()}}),
+    ])
+    return negotiation
+
+
+@transaction.atomic
+def negotiation_reject(*, actor, negotiation: Negotiation, expected_round: int, note: str = "") -> Negotiation:
+    """The side whose turn it is ends the negotiation; the order stays at list price."""
+    negotiation, order, side = _lock_negotiation(actor, negotiation, expected_round, doing="拒绝")
+    _close(negotiation, order, actor=actor, side=side, action=Bid.Action.REJECT, status=Negotiation.Status.REJECTED,
+           note=note)
+    audit(actor=actor, action=A.STATE, unit=order.org_unit, obj=negotiation, verb="reject",
+          changes={"status": ["open", "rejected"], "round": negotiation.round, "side": side, "note": note})
+    return negotiation
+
+
+@transaction.atomic
+def negotiation_withdraw(*, actor, negotiation: Negotiation, expected_round: int | None = None,
+                         note: str = "") -> Negotiation:
+    """The purchaser may withdraw at any turn."""
+    negotiation, order, side = _lock_negotiation(actor, negotiation, expected_round, doing="撤回议价",
+                                                 side=Negotiation.Side.PURCHASER)
+    _close(negotiation, order, actor=actor, side=side, action=Bid.Action.WITHDRAW,
+           status=Negotiation.Status.WITHDRAWN, note=note)
+    audit(actor=actor, action=A.STATE, unit=order.org_unit, obj=negotiation, verb="withdraw",
+          changes={"status": ["open", "withdrawn"], "round": negotiation.round})
+    return negotiation
+
+
+@transaction.atomic
+def expire_negotiations(*, now=None) -> int:
+    """Close negotiations past their deadline; their orders return to list price."""
+    now = now or timezone.now()
+    due = list(Negotiation.objects.select_for_update().filter(status=Negotiation.Status.OPEN, deadline__lt=now)
+               .select_related("order__org_unit"))
+    if not due:
+        return 0
+    Negotiation.objects.filter(pk__in=[n.pk for n in due]).update(status=Negotiation.Status.EXPIRED, closed_at=now,
+                                                                   turn="", round=F("round") + 1)
+    Bid.objects.bulk_create([Bid(negotiation=n, round=n.round + 1, action=Bid.Action.EXPIRE, at=now,
+                                 note="超过截止时间未达成一致") for n in due])
+    Order.objects.filter(pk__in=[n.order_id for n in due], status=Order.Status.NEGOTIATING).update(
+        status=Order.Status.PLACED)
+    for n in due:
+        todo_close(source=n)
+    audit_many(actor=None, entries=[Entry(action=A.STATE, unit=n.order.org_unit, obj=n, verb="expire",
+                                          changes={"status": ["open", "expired"], "round": n.round + 1})
+                                    for n in due])
+    return len(due)
+
+
+# --- supervision queue --------------------------------------------------------------------------------
+
+FLAG_MOVES = {
+    "open": {"reviewing", "closed", "escalated"},
+    "reviewing": {"closed", "escalated"},
+    "escalated": {"closed"},
+    "closed": set(),
+}
+
+
+@transaction.atomic
+def flag_review(*, actor, flag, status: str, note: str = ""):
+    from .models import Flag
+    flag = Flag.objects.select_for_update().select_related("org_unit").get(pk=flag.pk)
+    require(actor, flag, CHANGE)
+    if status not in FLAG_MOVES.get(flag.status, set()):
+        raise Conflict(f"「{flag.get_status_display()}」的预警不能改为该状态")
+    note = (note or "").strip()
+    if status in ("closed", "escalated") and not note:
+        raise ServiceError("请填写核查意见", fields={"note": "请填写核查意见"})
+    before = flag.status
+    flag.status = status
+    if note:
+        flag.note = note[:500]
+    if status == "closed":
+        flag.closed_at = timezone.now()
+    flag.save(update_fields=["status", "note", "closed_at"])
+    audit(actor=actor, action=A.STATE, unit=flag.org_unit, obj=flag, verb=status,
+          changes={"status": [before, status], "note": note})
+    return flag
+
+
+def sweep(*, today: date | None = None, since: date | None = None) -> int:
+    """Run every supervision rule over the orders (one set of aggregate queries per district)."""
+    today = today or timezone.localdate()
+    raised = 0
+    for district in OrgUnit.objects.filter(parent=None):
+        policy = policy_for(district)
+        orders = Order.objects.filter(org_unit__path__startswith=district.path)
+        if since:
+            orders = orders.filter(placed_on__gte=since)
+        with transaction.atomic():
+            raised += len(supervision.raise_flags(supervision.check(orders, policy, today=today, sweep=True)))
+    return raised
+
+

@@ -1,0 +1,261 @@
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from govdesk.core.errors import Conflict, Forbidden, ServiceError
+from govdesk.core.models import AuditEvent, Todo
+from govdesk.core.testing import assert_write_refused
+from govdesk.mall import services
+from govdesk.mall.models import Bid, Negotiation, Order, OrderLine
+
+from .conftest import build_mall
+
+pytestmark = pytest.mark.django_db
+
+
+def placed(mall, *items):
+    for offer, quantity in items or ((mall.paper_x, 10),):
+        services.cart_add(actor=mall.buyer_a, offer=offer, quantity=quantity)
+    orders, _ = services.order_place(actor=mall.buyer_a, unit=mall.world.street_a)
+    return orders[0]
+
+
+def audit_count(negotiation):
+    return AuditEvent.objects.filter(object_type="mall.negotiation", object_id=str(negotiation.pk)).count()
+
+
+def test_counter_offer_rounds_end_in_an_agreement_that_binds_the_order(mall):
+    order = placed(mall)  # 10 x 110.00 = 1,100.00
+    n = services.negotiation_open(actor=mall.buyer_a, order=order, total="950")
+    order.refresh_from_db()
+    assert order.status == Order.Status.NEGOTIATING
+    assert Todo.objects.filter(user=mall.seller_x, kind=services.TODO_NEGOTIATE, done_at=None).count() == 1
+    n = services.negotiation_counter(actor=mall.seller_x, negotiation=n, expected_round=1, total="1050")
+    assert Todo.objects.filter(user=mall.seller_x, kind=services.TODO_NEGOTIATE, done_at=None).count() == 0
+    assert Todo.objects.filter(user=mall.buyer_a, kind=services.TODO_NEGOTIATE, done_at=None).count() == 1
+    n = services.negotiation_counter(actor=mall.buyer_a, negotiation=n, expected_round=2, total="1000")
+    n = services.negotiation_accept(actor=mall.seller_x, negotiation=n, expected_round=3)
+    assert n.status == Negotiation.Status.AGREED and n.agreed_total == Decimal("1000.00")
+    order.refresh_from_db()
+    assert (order.status, order.total, order.savings) == (Order.Status.PLACED, Decimal("1000.00"), Decimal("100.00"))
+    assert OrderLine.objects.get(order=order).amount == Decimal("1000.00")
+    assert list(n.bids.values_list("round", "side", "action", "total")) == [
+        (1, "purchaser", "offer", Decimal("950.00")), (2, "supplier", "counter", Decimal("1050.00")),
+        (3, "purchaser", "offer", Decimal("1000.00")), (4, "supplier", "accept", Decimal("1000.00"))]
+    assert audit_count(n) == 4
+    price_change = AuditEvent.objects.get(object_type="mall.order", object_id=str(order.pk), verb="agreed_price")
+    assert price_change.changes["total"] == ["1100.00", "1000.00"]
+    assert Todo.objects.filter(kind=services.TODO_NEGOTIATE, done_at=None).count() == 0
+    services.order_confirm(actor=mall.seller_x, order=order)
+
+
+def test_the_purchaser_can_accept_the_suppliers_counter(mall):
+    order = placed(mall)
+    n = services.negotiation_open(actor=mall.buyer_a, order=order, total="900")
+    n = services.negotiation_counter(actor=mall.seller_x, negotiation=n, expected_round=1, total="1000")
+    services.negotiation_accept(actor=mall.buyer_a, negotiation=n, expected_round=2)
+    order.refresh_from_db()
+    assert order.total == Decimal("1000.00") and order.savings == Decimal("100.00")
+
+
+def test_a_per_line_offer_binds_each_line(mall):
+    services.cart_add(actor=mall.buyer_a, offer=mall.laptop_x, quantity=2)
+    order, _ = services.order_place(actor=mall.buyer_a, unit=mall.world.street_a)
+    order = order[0]
+    line = order.lines.get()
+    n = services.negotiation_open(actor=mall.buyer_a, order=order, line_amounts={str(line.pk): "9500.00"})
+    services.negotiation_accept(actor=mall.seller_x, negotiation=n, expected_round=1)
+    line.refresh_from_db()
+    assert line.amount == Decimal("9500.00") and line.unit_price == Decimal("4750.00")
+
+
+def test_a_total_spread_over_lines_never_exceeds_any_lines_list_amount(mall):
+    services.cart_add(actor=mall.buyer_a, offer=mall.laptop_x, quantity=3)
+    order, _ = services.order_place(actor=mall.buyer_a, unit=mall.world.street_a)
+    order = order[0]
+    amounts = services._allocate(order, Decimal("14999.99"), {})
+    assert sum(amounts.values()) == Decimal("14999.99")
+    assert all(a <= line.list_amount for line in order.lines.all() for a in [amounts[line.pk]])
+
+
+def test_an_offer_at_or_above_list_price_is_refused(mall):
+    order = placed(mall)
+    with pytest.raises(ServiceError, match="应低于挂牌总价"):
+        services.negotiation_open(actor=mall.buyer_a, order=order, total="1100.00")
+    line = order.lines.get()
+    with pytest.raises(ServiceError, match="不能高于挂牌金额"):
+        services.negotiation_open(actor=mall.buyer_a, order=order, line_amounts={str(line.pk): "1100.01"})
+    assert Negotiation.objects.count() == 0
+
+
+def test_counters_must_move_towards_each_other(mall):
+    order = placed(mall)
+    n = services.negotiation_open(actor=mall.buyer_a, order=order, total="900")
+    with pytest.raises(ServiceError, match="应高于采购人出价"):
+        services.negotiation_counter(actor=mall.seller_x, negotiation=n, expected_round=1, total="900")
+    with pytest.raises(ServiceError, match="应低于您上次的报价"):
+        services.negotiation_counter(actor=mall.seller_x, negotiation=n, expected_round=1, total="1100")
+    n = services.negotiation_counter(actor=mall.seller_x, negotiation=n, expected_round=1, total="1000")
+    with pytest.raises(ServiceError, match="应低于供应商报价"):
+        services.negotiation_counter(actor=mall.buyer_a, negotiation=n, expected_round=2, total="1000")
+
+
+def test_only_the_side_whose_turn_it_is_may_answer(mall):
+    order = placed(mall)
+    n = services.negotiation_open(actor=mall.buyer_a, order=order, total="900")
+    with pytest.raises(Forbidden, match="现在轮到供应商"):
+        services.negotiation_accept(actor=mall.buyer_a, negotiation=n, expected_round=1)
+    assert_write_refused(lambda: services.negotiation_accept(actor=mall.world.supervisor, negotiation=n,
+                                                             expected_round=1), models=[Bid, Negotiation])
+    assert_write_refused(lambda: services.negotiation_accept(actor=mall.seller_y, negotiation=n, expected_round=1),
+                         models=[Bid, Negotiation])
+
+
+def test_a_stale_round_is_refused_so_a_double_submit_counts_once(mall):
+    order = placed(mall)
+    n = services.negotiation_open(actor=mall.buyer_a, order=order, total="900")
+    services.negotiation_counter(actor=mall.seller_x, negotiation=n, expected_round=1, total="1000")
+    with pytest.raises(Conflict, match="请刷新"):
+        services.negotiation_counter(actor=mall.seller_x, negotiation=n, expected_round=1, total="1000")
+    assert n.bids.count() == 2
+
+
+def test_a_second_negotiation_cannot_open_while_one_is_running_or_after_agreement(mall):
+    order = placed(mall)
+    n = services.negotiation_open(actor=mall.buyer_a, order=order, total="900")
+    with pytest.raises(Conflict):
+        services.negotiation_open(actor=mall.buyer_a, order=order, total="800")
+    services.negotiation_accept(actor=mall.seller_x, negotiation=n, expected_round=1)
+    with pytest.raises(Conflict, match="已议价成交"):
+        services.negotiation_open(actor=mall.buyer_a, order=order, total="800")
+
+
+def test_rejection_ends_it_at_list_price_and_a_new_one_may_start(mall):
+    order = placed(mall)
+    n = services.negotiation_open(actor=mall.buyer_a, order=order, total="500")
+    services.negotiation_reject(actor=mall.seller_x, negotiation=n, expected_round=1, note="低于成本")
+    order.refresh_from_db()
+    assert order.status == Order.Status.PLACED and order.total == Decimal("1100.00")
+    n.refresh_from_db()
+    assert n.status == Negotiation.Status.REJECTED and n.bids.last().note == "低于成本"
+    services.negotiation_open(actor=mall.buyer_a, order=order, total="1000")
+
+
+def test_the_purchaser_withdraws_at_any_turn_but_the_supplier_cannot(mall):
+    order = placed(mall)
+    n = services.negotiation_open(actor=mall.buyer_a, order=order, total="900")
+    with pytest.raises(Forbidden):
+        services.negotiation_withdraw(actor=mall.seller_x, negotiation=n)
+    services.negotiation_withdraw(actor=mall.buyer_a, negotiation=n)
+    n.refresh_from_db()
+    order.refresh_from_db()
+    assert n.status == Negotiation.Status.WITHDRAWN and order.status == Order.Status.PLACED
+    assert Todo.objects.filter(kind=services.TODO_NEGOTIATE, done_at=None).count() == 0
+
+
+def test_a_negotiation_past_its_deadline_expires_and_cannot_be_answered(mall):
+    order = placed(mall)
+    n = services.negotiation_open(actor=mall.buyer_a, order=order, total="900")
+    Negotiation.objects.filter(pk=n.pk).update(deadline=timezone.now() - timedelta(minutes=1))
+    with pytest.raises(Conflict, match="截止时间"):
+        services.negotiation_accept(actor=mall.seller_x, negotiation=n, expected_round=1)
+    assert services.expire_negotiations() == 1
+    n.refresh_from_db()
+    order.refresh_from_db()
+    assert n.status == Negotiation.Status.EXPIRED and order.status == Order.Status.PLACED
+    assert list(n.bids.values_list("action", flat=True)) == ["offer", "expire"]
+    assert audit_count(n) == 2
+    assert services.expire_negotiations() == 0
+
+
+def test_the_supplier_cannot_confirm_while_negotiating(mall):
+    order = placed(mall)
+    services.negotiation_open(actor=mall.buyer_a, order=order, total="900")
+    with pytest.raises(Conflict, match="议价中"):
+        services.order_confirm(actor=mall.seller_x, order=order)
+
+
+def test_cancelling_an_order_withdraws_its_negotiation(mall):
+    order = placed(mall)
+    n = services.negotiation_open(actor=mall.buyer_a, order=order, total="900")
+    services.order_cancel(actor=mall.seller_x, order=order, reason="缺货")
+    n.refresh_from_db()
+    assert n.status == Negotiation.Status.WITHDRAWN
+
+
+# --- concurrency on PostgreSQL: real threads, separate connections ----------------------------------------
+
+def _race(*calls):
+    """Run the calls at the same moment, each on its own connection; return results/errors."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            barrier.wait()
+            results[i] = call()
+        except Exception as e:  # noqa: BLE001 - the outcome is what the test inspects
+            results[i] = e
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+@pytest.fixture
+def pg_mall(transactional_db):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/govdesk_dev")
+    from govdesk.conftest import build_world
+    return build_mall(build_world())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_both_sides_clicking_at_once_never_make_two_agreements_or_lose_an_offer(pg_mall):
+    mall = pg_mall
+    for _ in range(5):
+        order = placed(mall)
+        n = services.negotiation_open(actor=mall.buyer_a, order=order, total="900")
+        n = services.negotiation_counter(actor=mall.seller_x, negotiation=n, expected_round=1, total="1000")
+        # the purchaser accepts the counter while the purchaser's colleague double-submits a new offer
+        results = _race(
+            lambda n=n: services.negotiation_accept(actor=mall.buyer_a, negotiation=n, expected_round=2),
+            lambda n=n: services.negotiation_counter(actor=mall.buyer_a, negotiation=n, expected_round=2,
+                                                     total="950"),
+            lambda n=n: services.negotiation_counter(actor=mall.buyer_a, negotiation=n, expected_round=2,
+                                                     total="950"),
+        )
+        winners = [r for r in results if isinstance(r, Negotiation)]
+        losers = [r for r in results if isinstance(r, Conflict)]
+        assert len(winners) == 1 and len(losers) == 2, results
+        n.refresh_from_db()
+        rounds = list(n.bids.values_list("round", flat=True))
+        assert rounds == [1, 2, 3]  # exactly one third step, nothing lost, nothing doubled
+        assert Negotiation.objects.filter(order=order, status="agreed").count() <= 1
+        audits = AuditEvent.objects.filter(object_type="mall.negotiation", object_id=str(n.pk)).count()
+        assert audits == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_accepts_at_once_produce_one_agreement(pg_mall):
+    mall = pg_mall
+    order = placed(mall)
+    n = services.negotiation_open(actor=mall.buyer_a, order=order, total="900")
+    results = _race(*[lambda: services.negotiation_accept(actor=mall.seller_x, negotiation=n, expected_round=1)
+                      for _ in range(4)])
+    assert sum(isinstance(r, Negotiation) for r in results) == 1
+    assert sum(isinstance(r, Conflict) for r in results) == 3
+    assert Negotiation.objects.filter(order=order, status="agreed").count() == 1
+    order.refresh_from_db()
+    assert order.total == Decimal("900.00") and order.savings == Decimal("200.00")
+    assert Bid.objects.filter(negotiation=n, action="accept").count() == 1
