@@ -1,0 +1,1012 @@
+"""Every write of investment promotion: validate, change, audit — one transaction each."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from govdesk.core import personal
+from govdesk.core import services as core_services
+from govdesk.core.audit import Entry, audit, audit_many
+from govdesk.core.errors import Conflict, Forbidden, ServiceError
+from govdesk.core.models import AuditEvent, OrgUnit, ReportKind, User
+from govdesk.core.reach import CHANGE, VIEW, Role, require, require_unit, roles_of
+
+from .models import (
+    Activity,
+    Appeal,
+    Assessment,
+    Building,
+    Contact,
+    Dimension,
+    Document,
+    Firm,
+    FirmTier,
+    HqGroup,
+    Industry,
+    Meeting,
+    Office,
+    Parcel,
+    Project,
+    ProjectEvent,
+    Region,
+    Reply,
+    Score,
+    Squad,
+    SquadMeeting,
+    SquadMember,
+    Task,
+    Tier,
+    Use,
+    parent_path,
+)
+
+A = AuditEvent.Action
+WRITERS = frozenset({Role.DISTRICT_ADMIN, Role.DEPARTMENT_OFFICER})
+CARRIER_WRITERS = frozenset({Role.DISTRICT_ADMIN, Role.DEPARTMENT_OFFICER, Role.STREET_OFFICER})
+CARRIER_REPORT = "invest-carriers"
+TODO_APPEAL = "invest_appeal"
+TODO_ESCALATED = "invest_appeal_escalated"
+TODO_TASK = "invest_task"
+
+
+def _text(value, label: str, field: str, *, max_length: int, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ServiceError(f"请填写{label}", fields={field: f"请填写{label}"})
+    if len(value) > max_length:
+        raise ServiceError(f"{label}不能超过 {max_length} 个字", fields={field: f"不能超过 {max_length} 个字"})
+    return value
+
+
+def _amount(value, label: str, field: str, *, required: bool = True) -> Decimal | None:
+    if value in (None, ""):
+        if required:
+            raise ServiceError(f"请填写{label}", fields={field: f"请填写{label}"})
+        return None
+    try:
+        amount = Decimal(str(personal.fold(value))).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError):
+        raise ServiceError(f"{label}应为数字", fields={field: "应为数字"}) from None
+    if amount < 0:
+        raise ServiceError(f"{label}不能为负数", fields={field: "不能为负数"})
+    return amount
+
+
+def _local_today() -> date:
+    return timezone.localdate()
+
+
+# --- configuration -----------------------------------------------------------------------------
+
+@transaction.atomic
+def office_configure(*, actor, lead_unit: OrgUnit, stall_amber_days: int = 30, stall_red_days: int = 60,
+                     advantages: str | None = None) -> Office:
+    """Name the unit that leads investment promotion and set the stall clocks (district administrators)."""
+    require_unit(actor, lead_unit, {Role.DISTRICT_ADMIN}, action_label="设置招商牵头单位")
+    if not (0 < stall_amber_days < stall_red_days):
+        raise ServiceError("红色告警天数应大于黄色预警天数，且都大于 0",
+                           fields={"stall_red_days": "红色告警天数应大于黄色预警天数"})
+    office = Office.current()
+    before = {"lead_unit": office.lead_unit_id, "amber": office.stall_amber_days, "red": office.stall_red_days}
+    office.lead_unit = lead_unit
+    office.stall_amber_days, office.stall_red_days = stall_amber_days, stall_red_days
+    if advantages is not None:
+        after_advantages = _text(advantages, "区位优势", "advantages", max_length=4000, required=False)
+        if after_advantages != office.advantages:
+            before["advantages_chars"] = len(office.advantages)
+            office.advantages = after_advantages
+    office.save()
+    after = {"lead_unit": lead_unit.pk, "amber": stall_amber_days, "red": stall_red_days}
+    if "advantages_chars" in before:
+        after["advantages_chars"] = len(office.advantages)
+    audit(actor=actor, action=A.UPDATE, unit=lead_unit, obj=office, object_repr="招商配置",
+          changes={k: [before[k], after[k]] for k in after if before[k] != after[k]})
+    return office
+
+
+@transaction.atomic
+def hq_group_set_leader(*, actor, group: HqGroup, user: User | None) -> HqGroup:
+    """Name the person who answers for a command-HQ group (escalations go to the supervising group's)."""
+    office = Office.current()
+    if office.lead_unit is None:
+        raise ServiceError("请先设置招商牵头单位")
+    require_unit(actor, office.lead_unit, {Role.DISTRICT_ADMIN}, action_label="设置工作组负责人")
+    before = group.leader.username if group.leader_id else None
+    group.leader = user
+    group.save(update_fields=["leader"])
+    audit(actor=actor, action=A.UPDATE, unit=office.lead_unit, obj=group, verb="leader",
+          changes={"leader": [before, user.username if user else None]})
+    return group
+
+
+# --- enterprise library -------------------------------------------------------------------------
+
+_SUFFIXES = ("股份有限公司", "有限责任公司", "有限公司", "集团公司", "公司")
+_BRACKETS = re.compile(r"[()\[\]【】〔〕<>《》\"'“”‘’·.,、，。-]")
+
+
+def name_key(name: str) -> str:
+    """The name a duplicate is recognised by: full-width folded, no spaces or brackets,
+    the company-form suffix dropped, Latin letters lower-cased."""
+    key = _BRACKETS.sub("", personal.fold(name)).lower()
+    for suffix in _SUFFIXES:
+        if key.endswith(suffix):
+            return key[: -len(suffix)] or key
+    return key
+
+
+def clean_credit_code(raw) -> str:
+    if not personal.fold(raw):
+        return ""
+    try:
+        return personal.clean_credit_code(raw)
+    except ValidationError as e:
+        raise ServiceError("；".join(e.messages), fields={"credit_code": "；".join(e.messages)}) from None
+
+
+def _tiers(tiers) -> list[tuple[Tier, int]]:
+    cleaned, seen = [], set()
+    for tier, year in tiers or []:
+        try:
+            year = int(year)
+        except (TypeError, ValueError):
+            raise ServiceError(f"请填写「{tier.name}」的榜单年份", fields={"tiers": "请填写榜单年份"}) from None
+        if not 1990 <= year <= _local_today().year + 1:
+            raise ServiceError(f"「{tier.name}」的榜单年份不正确", fields={"tiers": "榜单年份不正确"})
+        if tier.pk in seen:
+            continue
+        seen.add(tier.pk)
+        cleaned.append((tier, year))
+    return cleaned
+
+
+def _phone(raw) -> str:
+    try:
+        return personal.clean_phone(raw)
+    except ValidationError as e:
+        raise ServiceError("；".join(e.messages), fields={"phone": "；".join(e.messages)}) from None
+
+
+def _contact(firm: Firm, name: str, title: str = "", phone: str = "") -> Contact:
+    """A contact, validated, its phone encrypted, indexed and masked (not yet saved)."""
+    name = _text(name, "联系人姓名", "contact_name", max_length=30)
+    title = _text(title, "职务", "contact_title", max_length=50, required=False)
+    phone = _phone(phone) if personal.fold(phone) else ""
+    return Contact(firm=firm, name=name, title=title, phone_enc=personal.encrypt(phone),
+                   phone_bidx=personal.blind_index("phone", phone), phone_masked=personal.mask_phone(phone))
+
+
+@transaction.atomic
+def firm_create(*, actor, unit: OrgUnit, name: str, industry: Industry, region: str, credit_code: str = "",
+                city: str = "", referred_by: Firm | None = None, squad: Squad | None = None, note: str = "",
+                tiers=(), contacts=()) -> Firm:
+    """Add a firm to the library; a duplicate (credit code, then normalised name) is refused with a 409
+    naming the firm it duplicates."""
+    return firm_create_many(actor=actor, unit=unit, rows=[{
+        "name": name, "industry": industry, "region": region, "credit_code": credit_code, "city": city,
+        "referred_by": referred_by, "squad": squad, "note": note, "tiers": tiers, "contacts": contacts}])[0]
+
+
+def _duplicate_error(duplicate: Firm, how: str) -> Conflict:
+    message = f"{how}与企业库中的「{duplicate.name}」（编号 {duplicate.pk}）重复"
+    return Conflict(message, code="duplicate", fields={"name" if how == "企业名称" else "credit_code": message,
+                                                       "duplicate_id": str(duplicate.pk)})
+
+
+@transaction.atomic
+def firm_create_many(*, actor, unit: OrgUnit, rows: list[dict]) -> list[Firm]:
+    """Add firms in one transaction (a single create, the demo, the coming import): every row is
+    validated and checked for duplicates like a single create — against the library and within the
+    batch — then written with bulk inserts and one audit batch. All or nothing."""
+    require_unit(actor, unit, WRITERS, action_label="新增企业")
+    allowed: dict[tuple, bool] = {}
+
+    def visible(obj) -> None:
+        key = (type(obj), obj.pk)
+        if key not in allowed:
+            require(actor, obj, VIEW)
+            allowed[key] = True
+
+    prepared = []
+    for number, row in enumerate(rows, start=1):
+        prefix = f"第 {number} 行：" if len(rows) > 1 else ""
+        try:
+            name = _text(row.get("name"), "企业名称", "name", max_length=120)
+            code = clean_credit_code(row.get("credit_code", ""))
+            if row.get("region") not in Region.values:
+                raise ServiceError("请选择总部所在区域", fields={"region": "请选择区域"})
+            if row.get("industry") is None:
+                raise ServiceError("请选择产业", fields={"industry": "请选择产业"})
+            city = _text(row.get("city"), "城市", "city", max_length=30, required=False)
+            tiers = _tiers(row.get("tiers"))
+        except ServiceError as e:
+            raise ServiceError(prefix + e.message, fields=e.fields) from None
+        for related in (row.get("referred_by"), row.get("squad")):
+            if related is not None:
+                visible(related)
+        prepared.append({"name": name, "name_key": name_key(name), "credit_code": code, "city": city,
+                         "tiers": tiers, "row": row, "prefix": prefix})
+    # Deliberately unscoped: a duplicate hidden from the user is still a duplicate.
+    by_code = {f.credit_code: f for f in Firm.objects.filter(
+        credit_code__in=[p["credit_code"] for p in prepared if p["credit_code"]])}
+    by_key = {}
+    for firm in Firm.objects.filter(name_key__in=[p["name_key"] for p in prepared]).order_by("-id"):
+        by_key[firm.name_key] = firm
+    batch_codes, batch_keys = {}, {}
+    for number, p in enumerate(prepared, start=1):
+        if p["credit_code"] and p["credit_code"] in by_code:
+            raise _duplicate_error(by_code[p["credit_code"]], "统一社会信用代码")
+        if p["name_key"] in by_key:
+            raise _duplicate_error(by_key[p["name_key"]], "企业名称")
+        earlier = batch_codes.get(p["credit_code"]) if p["credit_code"] else batch_keys.get(p["name_key"])
+        earlier = earlier or batch_keys.get(p["name_key"])
+        if earlier:
+            raise Conflict(f"第 {number} 行与第 {earlier} 行是同一家企业", code="duplicate")
+        if p["credit_code"]:
+            batch_codes[p["credit_code"]] = number
+        batch_keys[p["name_key"]] = number
+    firms = Firm.objects.bulk_create([
+        Firm(org_unit=unit, name=p["name"], name_key=p["name_key"], credit_code=p["credit_code"],
+             industry=p["row"]["industry"], region=p["row"]["region"], city=p["city"],
+             referred_by=p["row"].get("referred_by"), squad=p["row"].get("squad"),
+             note=(p["row"].get("note") or "").strip())
+        for p in prepared])
+    tier_rows, contact_rows, entries = [], [], []
+    for firm, p in zip(firms, prepared, strict=True):
+        tier_rows += [FirmTier(firm=firm, tier=tier, year=year) for tier, year in p["tiers"]]
+        contacts = [_contact(firm, *c) for c in p["row"].get("contacts") or ()]
+        contact_rows += contacts
+        referred, squad = p["row"].get("referred_by"), p["row"].get("squad")
+        entries.append(Entry(action=A.CREATE, unit=unit, obj=firm, changes={
+            "name": firm.name, "credit_code": firm.credit_code, "industry": firm.industry.code,
+            "region": firm.region, "referred_by": referred.pk if referred else None,
+            "squad": squad.pk if squad else None, "tiers": [f"{t.code}:{y}" for t, y in p["tiers"]],
+            "contacts": [c.phone_masked or c.name for c in contacts]}))
+    FirmTier.objects.bulk_create(tier_rows)
+    Contact.objects.bulk_create(contact_rows)
+    audit_many(actor=actor, entries=entries)
+    return firms
+
+
+FIRM_FIELDS = ("name", "credit_code", "industry", "region", "city", "squad", "referred_by", "note")
+
+
+@transaction.atomic
+def firm_update(*, actor, firm: Firm, name: str, industry: Industry, region: str, credit_code: str = "",
+                city: str = "", squad: Squad | None = None, referred_by: Firm | None = None, note: str = "") -> Firm:
+    """Correct a firm's particulars; a new name or credit code is checked for duplicates again."""
+    firm = Firm.objects.select_for_update().get(pk=firm.pk)
+    require(actor, firm, CHANGE)
+    name = _text(name, "企业名称", "name", max_length=120)
+    credit_code = clean_credit_code(credit_code)
+    if region not in Region.values:
+        raise ServiceError("请选择总部所在区域", fields={"region": "请选择区域"})
+    for related in (squad, referred_by):
+        if related is not None:
+            require(actor, related, VIEW)
+    if referred_by is not None and referred_by.pk == firm.pk:
+        raise ServiceError("企业不能推荐自己", fields={"referred_by": "企业不能推荐自己"})
+    others = Firm.objects.exclude(pk=firm.pk)
+    if credit_code and (dup := others.filter(credit_code=credit_code).first()):
+        raise _duplicate_error(dup, "统一社会信用代码")
+    if dup := others.filter(name_key=name_key(name)).order_by("id").first():
+        raise _duplicate_error(dup, "企业名称")
+    before = {f: getattr(firm, f"{f}_id" if f in ("industry", "squad", "referred_by") else f) for f in FIRM_FIELDS}
+    firm.name, firm.name_key, firm.credit_code, firm.industry, firm.region = (
+        name, name_key(name), credit_code, industry, region)
+    firm.city = _text(city, "城市", "city", max_length=30, required=False)
+    firm.squad, firm.referred_by, firm.note = squad, referred_by, (note or "").strip()
+    after = {f: getattr(firm, f"{f}_id" if f in ("industry", "squad", "referred_by") else f) for f in FIRM_FIELDS}
+    changes = {f: [before[f], after[f]] for f in FIRM_FIELDS if before[f] != after[f]}
+    if changes:
+        firm.save()
+        audit(actor=actor, action=A.UPDATE, unit=firm.org_unit, obj=firm, changes=changes)
+    return firm
+
+
+@transaction.atomic
+def firm_tier_add(*, actor, firm: Firm, tier: Tier, year) -> FirmTier:
+    require(actor, firm, CHANGE)
+    [(tier, year)] = _tiers([(tier, year)])
+    row, created = FirmTier.objects.update_or_create(firm=firm, tier=tier, defaults={"year": year})
+    audit(actor=actor, action=A.UPDATE, unit=firm.org_unit, obj=firm, verb="tier",
+          changes={"tier": tier.code, "year": year, "new": created})
+    return row
+
+
+@transaction.atomic
+def contact_add(*, actor, firm: Firm, name: str, title: str = "", phone: str = "") -> Contact:
+    require(actor, firm, CHANGE)
+    contact = _contact(firm, name, title, phone)
+    contact.save()
+    audit(actor=actor, action=A.UPDATE, unit=firm.org_unit, obj=firm, verb="contact_add",
+          changes={"contact": contact.name, "phone": contact.phone_masked})
+    return contact
+
+
+def contact_phone(*, actor, contact: Contact) -> str:
+    """The clear phone number, for the officers who court the firm (audited by core)."""
+    firm = contact.firm
+    require(actor, firm, VIEW)
+    return core_services.personal_unmask(actor=actor, obj=contact, field="phone", unit=firm.org_unit,
+                                         roles=frozenset({Role.DISTRICT_ADMIN, Role.DEPARTMENT_OFFICER,
+                                                          Role.SUPERVISOR}))
+
+
+@transaction.atomic
+def firm_merge(*, actor, survivor: Firm, duplicate: Firm) -> Firm:
+    """Fold ``duplicate`` into ``survivor``: its tiers, contacts, assessments, activities, projects,
+    appeals and referrals move over, then the duplicate is removed — one audit event with everything."""
+    if survivor.pk == duplicate.pk:
+        raise ServiceError("不能把企业与自身合并")
+    require(actor, survivor, CHANGE)
+    require(actor, duplicate, CHANGE)
+    moved = {
+        "activities": Activity.objects.filter(firm=duplicate).update(firm=survivor),
+        "assessments": Assessment.objects.filter(firm=duplicate).update(firm=survivor),
+        "appeals": Appeal.objects.filter(firm=duplicate).update(firm=survivor),
+        "contacts": Contact.objects.filter(firm=duplicate).update(firm=survivor),
+        "referrals": Firm.objects.filter(referred_by=duplicate).exclude(pk=survivor.pk).update(referred_by=survivor),
+    }
+    held = set(FirmTier.objects.filter(firm=survivor).values_list("tier_id", flat=True))
+    moved["tiers"] = FirmTier.objects.filter(firm=duplicate).exclude(tier_id__in=held).update(firm=survivor)
+    through = Project.firms.through
+    projects = list(through.objects.filter(firm=duplicate).values_list("project_id", flat=True))
+    already = set(through.objects.filter(firm=survivor, project_id__in=projects).values_list("project_id", flat=True))
+    through.objects.filter(firm=duplicate, project_id__in=already).delete()
+    through.objects.filter(firm=duplicate).update(firm=survivor)
+    moved["projects"] = len(projects)
+    filled = {}
+    for field in ("credit_code", "city", "note"):
+        if not getattr(survivor, field) and getattr(duplicate, field):
+            filled[field] = getattr(duplicate, field)
+    if survivor.referred_by_id == duplicate.pk:
+        filled["referred_by"] = duplicate.referred_by if duplicate.referred_by_id != survivor.pk else None
+    elif survivor.referred_by_id is None and duplicate.referred_by_id and duplicate.referred_by_id != survivor.pk:
+        filled["referred_by"] = duplicate.referred_by
+    if survivor.squad_id is None and duplicate.squad_id:
+        filled["squad"] = duplicate.squad
+    snapshot = {"id": duplicate.pk, "name": duplicate.name, "credit_code": duplicate.credit_code,
+                "industry": duplicate.industry.code, "region": duplicate.region}
+    duplicate.delete()  # its own credit code must be gone before the survivor takes it
+    for field, value in filled.items():
+        setattr(survivor, field, value)
+    survivor.save()
+    audit(actor=actor, action=A.UPDATE, unit=survivor.org_unit, obj=survivor, verb="merge",
+          changes={"merged": snapshot, "moved": moved,
+                   "filled": {k: getattr(v, "pk", v) for k, v in filled.items()}})
+    return survivor
+
+
+# --- squads ----------------------------------------------------------------------------------------
+
+@transaction.atomic
+def squad_create(*, actor, unit: OrgUnit, name: str, region: str) -> Squad:
+    require_unit(actor, unit, WRITERS, action_label="组建小分队")
+    name = _text(name, "小分队名称", "name", max_length=50)
+    if region not in Region.values:
+        raise ServiceError("请选择主攻区域", fields={"region": "请选择主攻区域"})
+    if Squad.objects.filter(org_unit=unit, name=name).exists():
+        raise ServiceError(f"已有名为「{name}」的小分队", fields={"name": "名称已被使用"})
+    squad = Squad.objects.create(org_unit=unit, name=name, region=region)
+    audit(actor=actor, action=A.CREATE, unit=unit, obj=squad, changes={"name": name, "region": region})
+    return squad
+
+
+@transaction.atomic
+def squad_member_add(*, actor, squad: Squad, user: User, is_leader: bool = False) -> SquadMember:
+    """Squad members are department officers (of any department) or the bureau's own people."""
+    require(actor, squad, CHANGE)
+    if not (roles_of(user) & {Role.DEPARTMENT_OFFICER, Role.DISTRICT_ADMIN}):
+        raise ServiceError(f"{user.label} 不是部门工作人员，不能加入小分队", fields={"user": "只能选择部门工作人员"})
+    member, created = SquadMember.objects.update_or_create(squad=squad, user=user, defaults={"is_leader": is_leader})
+    audit(actor=actor, action=A.UPDATE, unit=squad.org_unit, obj=squad, verb="member_add",
+          changes={"user": user.username, "leader": is_leader, "new": created})
+    return member
+
+
+@transaction.atomic
+def squad_member_remove(*, actor, member: SquadMember) -> None:
+    require(actor, member.squad, CHANGE)
+    audit(actor=actor, action=A.UPDATE, unit=member.squad.org_unit, obj=member.squad, verb="member_remove",
+          changes={"user": member.user.username})
+    member.delete()
+
+
+@transaction.atomic
+def squad_meeting_record(*, actor, squad: Squad, held_on: date, minutes: str, decisions: str = "") -> SquadMeeting:
+    """Minutes of a squad's monthly meeting, by the bureau or by the squad's own members."""
+    require(actor, squad, VIEW)
+    if not roles_of(actor) & WRITERS:
+        raise Forbidden("您的角色无权进行此操作")
+    if held_on is None or held_on > _local_today():
+        raise ServiceError("会议日期不能晚于今天", fields={"held_on": "不能晚于今天"})
+    meeting = SquadMeeting.objects.create(
+        squad=squad, held_on=held_on, minutes=_text(minutes, "会议内容", "minutes", max_length=10000),
+        decisions=_text(decisions, "议定事项", "decisions", max_length=10000, required=False), created_by=actor)
+    audit(actor=actor, action=A.CREATE, unit=squad.org_unit, obj=meeting, object_repr=f"{squad.name}月度例会",
+          changes={"squad": squad.pk, "held_on": held_on, "decisions": meeting.decisions[:200]})
+    return meeting
+
+
+# --- assessment -----------------------------------------------------------------------------------
+
+@transaction.atomic
+def assessment_record(*, actor, firm: Firm, met_on: date, conclusion: str, priority: int, squad: Squad,
+                      scores: dict, note: str = "") -> Assessment:
+    """Score a firm on the declared dimensions. ``scores`` maps a dimension id to
+    (score or None, evidence); a dimension is scored only when its evidence is written."""
+    require(actor, firm, CHANGE)
+    require(actor, squad, VIEW)
+    from .models import Conclusion
+    errors = {}
+    if conclusion not in Conclusion.values:
+        errors["conclusion"] = "请选择研判结论"
+    try:
+        priority = int(priority)
+    except (TypeError, ValueError):
+        priority = 0
+    if not 1 <= priority <= 5:
+        errors["priority"] = "优先级为 1–5"
+    if met_on is None or met_on > _local_today():
+        errors["met_on"] = "研判会日期不能晚于今天"
+    dimensions = list(Dimension.objects.filter(active=True))
+    rows = []
+    for dim in dimensions:
+        score, evidence = scores.get(dim.pk, (None, ""))
+        evidence = (evidence or "").strip()
+        if score in (None, ""):
+            continue
+        try:
+            score = int(score)
+        except (TypeError, ValueError):
+            errors[f"score_{dim.pk}"] = "分值应为 0–100 的整数"
+            continue
+        if not 0 <= score <= 100:
+            errors[f"score_{dim.pk}"] = "分值应为 0–100 的整数"
+        elif not evidence:
+            errors[f"evidence_{dim.pk}"] = f"「{dim.name}」要先写明依据才能打分"
+        else:
+            rows.append((dim, score, evidence))
+    if not rows and not errors:
+        errors["scores"] = "至少要对一个维度写明依据并打分"
+    if errors:
+        raise ServiceError(next(iter(errors.values())), fields=errors)
+    weight_sum = sum((d.weight for d in dimensions), Decimal("0")) or Decimal("1")
+    total = (sum((d.weight * s for d, s, _e in rows), Decimal("0")) / weight_sum).quantize(Decimal("0.01"))
+    assessment = Assessment.objects.create(firm=firm, met_on=met_on, conclusion=conclusion, priority=priority,
+                                           squad=squad, total=total, note=(note or "").strip(), created_by=actor)
+    Score.objects.bulk_create([Score(assessment=assessment, dimension=d, score=s, evidence=e) for d, s, e in rows])
+    before = {"conclusion": firm.conclusion, "priority": firm.priority, "squad": firm.squad_id}
+    Firm.objects.filter(pk=firm.pk).update(conclusion=conclusion, priority=priority, squad=squad, assessed_on=met_on)
+    firm.conclusion, firm.priority, firm.squad, firm.assessed_on = conclusion, priority, squad, met_on
+    audit(actor=actor, action=A.CREATE, unit=firm.org_unit, obj=assessment, object_repr=f"研判：{firm.name}",
+          changes={"firm": firm.pk, "conclusion": [before["conclusion"], conclusion],
+                   "priority": [before["priority"], priority], "squad": [before["squad"], squad.pk],
+                   "total": str(total), "scores": {d.code: s for d, s, _e in rows}})
+    return assessment
+
+
+# --- activities --------------------------------------------------------------------------------------
+
+@transaction.atomic
+def activity_record(*, actor, firm: Firm, kind: str, happened_on: date, participants: str, summary: str,
+                    place: str = "", squad: Squad | None = None) -> Activity:
+    require(actor, firm, CHANGE)
+    if kind not in Activity.Kind.values:
+        raise ServiceError("请选择活动类型", fields={"kind": "请选择活动类型"})
+    if happened_on is None or happened_on > _local_today():
+        raise ServiceError("活动日期不能晚于今天", fields={"happened_on": "不能晚于今天"})
+    participants = _text(participants, "参加人员", "participants", max_length=200)
+    summary = _text(summary, "情况摘要", "summary", max_length=4000)
+    place = _text(place, "地点", "place", max_length=100, required=False)
+    squad = squad or firm.squad
+    if squad is not None and squad.pk != firm.squad_id:
+        require(actor, squad, VIEW)
+    activity = Activity.objects.create(firm=firm, squad=squad, kind=kind, happened_on=happened_on,
+                                       participants=participants, summary=summary, place=place, created_by=actor)
+    audit(actor=actor, action=A.CREATE, unit=firm.org_unit, obj=activity,
+          object_repr=f"{activity.get_kind_display()}：{firm.name}",
+          changes={"firm": firm.pk, "kind": kind, "date": happened_on, "squad": squad.pk if squad else None})
+    return activity
+
+
+# --- projects -------------------------------------------------------------------------------------------
+
+def _project_fields(*, name, industry, planned_investment, need, need_area, need_use, hq_group, leader) -> dict:
+    errors = {}
+    name = _text(name, "项目名称", "name", max_length=120)
+    leader = _text(leader, "责任领导", "leader", max_length=30)
+    planned = _amount(planned_investment, "计划投资", "planned_investment")
+    area = _amount(need_area, "需求面积", "need_area", required=False)
+    if need not in Project.Need.values:
+        errors["need"] = "请选择载体需求"
+    elif need != Project.Need.NONE and not area:
+        errors["need_area"] = "有载体需求时请填写需求面积"
+    if need_use and need_use not in Use.values:
+        errors["need_use"] = "用途不正确"
+    if industry is None:
+        errors["industry"] = "请选择产业"
+    if hq_group is None:
+        errors["hq_group"] = "请选择责任工作组"
+    if errors:
+        raise ServiceError(next(iter(errors.values())), fields=errors)
+    return {"name": name, "industry": industry, "planned_investment": planned, "need": need,
+            "need_area": area if need != Project.Need.NONE else None, "need_use": need_use or "",
+            "hq_group": hq_group, "leader": leader}
+
+
+@transaction.atomic
+def project_create(*, actor, unit: OrgUnit, firms, name: str, industry: Industry, planned_investment,
+                   hq_group: HqGroup, leader: str, need: str = Project.Need.NONE, need_area=None,
+                   need_use: str = "") -> Project:
+    require_unit(actor, unit, WRITERS, action_label="新增项目")
+    firms = list(firms or [])
+    if not firms:
+        raise ServiceError("请选择投资企业", fields={"firms": "请至少选择一家企业"})
+    for firm in firms:
+        require(actor, firm, VIEW)
+    fields = _project_fields(name=name, industry=industry, planned_investment=planned_investment, need=need,
+                             need_area=need_area, need_use=need_use, hq_group=hq_group, leader=leader)
+    now = timezone.now()
+    project = Project.objects.create(org_unit=unit, stage=Project.Stage.LEAD, stage_since=now, moved_at=now, **fields)
+    project.firms.set(firms)
+    ProjectEvent.objects.create(project=project, at=now, actor=actor, to_stage=Project.Stage.LEAD, note="立项")
+    audit(actor=actor, action=A.CREATE, unit=unit, obj=project, changes={
+        "name": project.name, "firms": [f.pk for f in firms], "industry": industry.code,
+        "planned_investment": fields["planned_investment"], "hq_group": hq_group.name, "leader": project.leader})
+    return project
+
+
+# Moving into a stage needs the evidence of the step: the signed agreement, the business licence.
+STAGE_EVIDENCE = {Project.Stage.SIGNED: Document.Kind.AGREEMENT, Project.Stage.REGISTERED: Document.Kind.LICENCE}
+
+
+def next_stage(stage: str) -> str | None:
+    pipeline = Project.PIPELINE
+    if stage not in pipeline or stage == pipeline[-1]:
+        return None
+    return pipeline[pipeline.index(stage) + 1]
+
+
+@transaction.atomic
+def project_move(*, actor, project: Project, to_stage: str, note: str = "", lost_reason: str = "") -> Project:
+    """Move a project one step along the pipeline (or to lost, with a reason)."""
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    require(actor, project, CHANGE)
+    current = project.stage
+    if current in Project.CLOCKLESS:
+        raise ServiceError(f"项目已{project.get_stage_display()}，不能再变更阶段")
+    if to_stage == Project.Stage.LOST:
+        lost_reason = _text(lost_reason, "流失原因", "lost_reason", max_length=200)
+    elif to_stage != next_stage(current):
+        raise ServiceError(f"项目只能从「{Project.Stage(current).label}」推进到下一阶段", fields={"to_stage": "阶段不正确"})
+    evidence = STAGE_EVIDENCE.get(to_stage)
+    if evidence and not project.documents.filter(kind=evidence).exists():
+        label = Document.Kind(evidence).label
+        raise ServiceError(f"进入「{Project.Stage(to_stage).label}」阶段前，请先上传{label}",
+                           fields={"document": f"请先上传{label}"})
+    now = timezone.now()
+    project.stage, project.stage_since, project.moved_at = to_stage, now, now
+    project.lost_reason = lost_reason if to_stage == Project.Stage.LOST else ""
+    project.save(update_fields=["stage", "stage_since", "moved_at", "lost_reason"])
+    ProjectEvent.objects.create(project=project, at=now, actor=actor, from_stage=current, to_stage=to_stage,
+                                note=(note or lost_reason or "").strip())
+    audit(actor=actor, action=A.STATE, unit=project.org_unit, obj=project, verb="stage",
+          changes={"stage": [current, to_stage], **({"lost_reason": lost_reason} if lost_reason else {})})
+    return project
+
+
+@transaction.atomic
+def project_progress(*, actor, project: Project, note: str, paid_in=None) -> Project:
+    """A progress note (and the paid-in amount so far): the project moved, its clock restarts."""
+    require(actor, project, CHANGE)
+    if project.stage in Project.CLOCKLESS:
+        raise ServiceError("项目已结束，不再记录进展")
+    note = _text(note, "进展情况", "note", max_length=2000)
+    paid = _amount(paid_in, "实际到位资金", "paid_in", required=False)
+    now = timezone.now()
+    changes = {"note": note}
+    if paid is not None and paid != project.paid_in:
+        changes["paid_in"] = [project.paid_in, paid]
+        project.paid_in = paid
+    project.moved_at = now
+    project.save(update_fields=["moved_at", "paid_in"])
+    ProjectEvent.objects.create(project=project, at=now, actor=actor, note=note)
+    audit(actor=actor, action=A.UPDATE, unit=project.org_unit, obj=project, verb="progress", changes=changes)
+    return project
+
+
+# Accepted uploads: the magic bytes decide, never the name the browser sent.
+FILE_TYPES = {
+    "application/pdf": (b"%PDF-", {".pdf"}),
+    "image/jpeg": (b"\xff\xd8\xff", {".jpg", ".jpeg"}),
+    "image/png": (b"\x89PNG\r\n\x1a\n", {".png"}),
+}
+
+
+def upload_root() -> Path:
+    return Path(settings.MEDIA_ROOT) / "invest"
+
+
+def _sniff(head: bytes) -> str | None:
+    for content_type, (magic, _exts) in FILE_TYPES.items():
+        if head.startswith(magic):
+            return content_type
+    return None
+
+
+@transaction.atomic
+def document_upload(*, actor, project: Project, kind: str, upload) -> Document:
+    """Store an uploaded file (PDF, JPEG or PNG) under MEDIA_ROOT/invest by its SHA-256."""
+    require(actor, project, CHANGE)
+    if kind not in Document.Kind.values:
+        raise ServiceError("请选择材料类型", fields={"kind": "请选择材料类型"})
+    if upload is None:
+        raise ServiceError("请选择要上传的文件", fields={"file": "请选择文件"})
+    limit = settings.UPLOAD_MAX_BYTES
+    if upload.size == 0:
+        raise ServiceError("文件是空的", fields={"file": "文件是空的"})
+    if upload.size > limit:
+        raise ServiceError(f"文件不能超过 {limit // (1024 * 1024)} MB", fields={"file": "文件过大"})
+    digest = hashlib.sha256()
+    head = b""
+    for chunk in upload.chunks():
+        if len(head) < 16:
+            head += chunk[:16]
+        digest.update(chunk)
+    content_type = _sniff(head)
+    suffix = Path(upload.name or "").suffix.lower()
+    if content_type is None:
+        raise ServiceError("只能上传 PDF、JPG 或 PNG 文件", fields={"file": "文件类型不支持"})
+    if suffix not in FILE_TYPES[content_type][1]:
+        raise ServiceError("文件扩展名与文件内容不符", fields={"file": "扩展名与内容不符"})
+    sha = digest.hexdigest()
+    stored = f"{sha[:2]}/{sha}{suffix}"
+    target = upload_root() / stored
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(target.suffix + ".part")
+        with open(tmp, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        tmp.replace(target)
+    document = Document.objects.create(project=project, kind=kind, original_name=Path(upload.name).name[:200],
+                                       stored_name=stored, content_type=content_type, size=upload.size, sha256=sha,
+                                       uploaded_by=actor, uploaded_at=timezone.now())
+    audit(actor=actor, action=A.CREATE, unit=project.org_unit, obj=document,
+          object_repr=f"{document.get_kind_display()}：{project.name}",
+          changes={"project": project.pk, "kind": kind, "name": document.original_name, "size": upload.size,
+                   "sha256": sha})
+    return document
+
+
+# --- appeals -------------------------------------------------------------------------------------------
+
+def assignable_users(unit: OrgUnit):
+    """People a record of ``unit`` can be handed to: anyone holding a membership in the
+    district the unit belongs to (the unit's parent subtree), active."""
+    root = parent_path(unit.path)
+    return User.objects.filter(is_active=True, memberships__org_unit__path__startswith=root).distinct()
+
+
+def due_on(received_on: date, urgency: str, office: Office | None = None) -> date:
+    office = office or Office.current()
+    days = {Appeal.Urgency.NORMAL: office.appeal_days_normal, Appeal.Urgency.URGENT: office.appeal_days_urgent,
+            Appeal.Urgency.CRITICAL: office.appeal_days_critical}[urgency]
+    return received_on + timedelta(days=days)
+
+
+@transaction.atomic
+def appeal_create(*, actor, firm: Firm, category: str, title: str, detail: str, urgency: str, owner_group: HqGroup,
+                  handler: User, received_on: date, project: Project | None = None) -> Appeal:
+    """Record a firm's appeal in the firm's unit; the handler gets a to-do with the due date."""
+    require(actor, firm, VIEW)
+    unit = firm.org_unit
+    require_unit(actor, unit, WRITERS, action_label="登记诉求")
+    errors = {}
+    if category not in Appeal.Category.values:
+        errors["category"] = "请选择诉求类别"
+    if urgency not in Appeal.Urgency.values:
+        errors["urgency"] = "请选择紧急程度"
+    if received_on is None or received_on > _local_today():
+        errors["received_on"] = "受理日期不能晚于今天"
+    if owner_group is None:
+        errors["owner_group"] = "请选择责任工作组"
+    if handler is None or not assignable_users(unit).filter(pk=handler.pk).exists():
+        errors["handler"] = "请选择本区的承办人"
+    if project is not None and not project.firms.filter(pk=firm.pk).exists():
+        errors["project"] = "所选项目不属于该企业"
+    if errors:
+        raise ServiceError(next(iter(errors.values())), fields=errors)
+    title = _text(title, "诉求事项", "title", max_length=120)
+    detail = _text(detail, "具体内容", "detail", max_length=4000)
+    appeal = Appeal.objects.create(org_unit=unit, firm=firm, project=project, category=category, title=title,
+                                   detail=detail, urgency=urgency, owner_group=owner_group, handler=handler,
+                                   received_on=received_on, due_on=due_on(received_on, urgency))
+    core_services.todo_open(user=handler, kind=TODO_APPEAL, title=f"企业诉求：{firm.name}·{title}", source=appeal,
+                            url=f"/invest/appeals/{appeal.pk}/", unit=unit, due_date=appeal.due_on)
+    audit(actor=actor, action=A.CREATE, unit=unit, obj=appeal, changes={
+        "firm": firm.pk, "category": category, "urgency": urgency, "owner_group": owner_group.name,
+        "handler": handler.username, "due_on": appeal.due_on})
+    return appeal
+
+
+@transaction.atomic
+def appeal_reply(*, actor, appeal: Appeal, text: str) -> Reply:
+    require(actor, appeal, CHANGE)
+    if appeal.status == Appeal.Status.RESOLVED:
+        raise ServiceError("诉求已办结，不能再答复")
+    text = _text(text, "答复内容", "text", max_length=4000)
+    reply = Reply.objects.create(appeal=appeal, author=actor, text=text, at=timezone.now())
+    changes = {"reply": text[:100]}
+    if appeal.status == Appeal.Status.OPEN:
+        appeal.status = Appeal.Status.IN_PROGRESS
+        appeal.save(update_fields=["status"])
+        changes["status"] = [Appeal.Status.OPEN, Appeal.Status.IN_PROGRESS]
+    audit(actor=actor, action=A.UPDATE, unit=appeal.org_unit, obj=appeal, verb="reply", changes=changes)
+    return reply
+
+
+@transaction.atomic
+def appeal_resolve(*, actor, appeal: Appeal, resolution: str, resolved_on: date | None = None) -> Appeal:
+    require(actor, appeal, CHANGE)
+    if appeal.status == Appeal.Status.RESOLVED:
+        raise ServiceError("诉求已经办结")
+    resolution = _text(resolution, "办理结果", "resolution", max_length=4000)
+    resolved_on = resolved_on or _local_today()
+    if resolved_on < appeal.received_on:
+        raise ServiceError("办结日期不能早于受理日期", fields={"resolved_on": "不能早于受理日期"})
+    before = appeal.status
+    appeal.status, appeal.resolution, appeal.resolved_on = Appeal.Status.RESOLVED, resolution, resolved_on
+    appeal.save(update_fields=["status", "resolution", "resolved_on"])
+    core_services.todo_close(source=appeal)
+    audit(actor=actor, action=A.STATE, unit=appeal.org_unit, obj=appeal, verb="resolve",
+          changes={"status": [before, appeal.status], "resolved_on": resolved_on,
+                   "late": resolved_on > appeal.due_on})
+    return appeal
+
+
+@transaction.atomic
+def appeal_rate(*, actor, appeal: Appeal, rating) -> Appeal:
+    """Record the firm's rating (1–5) of a resolved appeal, as told to the officer on the follow-up."""
+    require(actor, appeal, CHANGE)
+    if appeal.status != Appeal.Status.RESOLVED:
+        raise ServiceError("诉求办结后才能评价", fields={"rating": "诉求尚未办结"})
+    try:
+        rating = int(rating)
+    except (TypeError, ValueError):
+        rating = 0
+    if not 1 <= rating <= 5:
+        raise ServiceError("评价为 1–5 分", fields={"rating": "评价为 1–5 分"})
+    before = appeal.rating
+    appeal.rating = rating
+    appeal.save(update_fields=["rating"])
+    audit(actor=actor, action=A.UPDATE, unit=appeal.org_unit, obj=appeal, verb="rate",
+          changes={"rating": [before, rating]})
+    return appeal
+
+
+def overdue_q(today: date) -> Q:
+    """An appeal is overdue from the day after its due date while it is not resolved."""
+    return Q(status__in=Appeal.OPEN_STATUSES, due_on__lt=today)
+
+
+@transaction.atomic
+def appeals_escalate(*, today: date | None = None, appeals=None) -> int:
+    """Escalate overdue appeals to the assessment and supervision group: mark them, put them in
+    the group leader's to-dos, audit each (by the system). ``appeals`` narrows the check (the
+    list a user is looking at); returns how many were escalated now."""
+    today = today or _local_today()
+    qs = (appeals if appeals is not None else Appeal.objects.all()).filter(overdue_q(today), escalated_at=None)
+    due = list(qs.select_related("firm", "org_unit").select_for_update())
+    if not due:
+        return 0
+    group = HqGroup.objects.filter(supervises=True).select_related("leader").first()
+    now = timezone.now()
+    Appeal.objects.filter(pk__in=[a.pk for a in due]).update(escalated_at=now)
+    entries = []
+    for appeal in due:
+        appeal.escalated_at = now
+        if group is not None and group.leader_id:
+            core_services.todo_open(user=group.leader, kind=TODO_ESCALATED, title=f"逾期诉求督办：{appeal.firm.name}·"
+                                    f"{appeal.title}", source=appeal, url=f"/invest/appeals/{appeal.pk}/",
+                                    unit=appeal.org_unit, due_date=today)
+        entries.append(dict(action=A.STATE, unit=appeal.org_unit, obj=appeal, verb="escalate",
+                            changes={"due_on": appeal.due_on, "days_overdue": (today - appeal.due_on).days,
+                                     "to": group.name if group else ""}))
+    audit_many(actor=None, entries=[Entry(**e) for e in entries])
+    return len(due)
+
+
+# --- the weekly meeting -------------------------------------------------------------------------------
+
+@transaction.atomic
+def meeting_create(*, actor, unit: OrgUnit, held_on: date, title: str = "", chair: str = "") -> Meeting:
+    require_unit(actor, unit, WRITERS, action_label="召开例会")
+    if held_on is None:
+        raise ServiceError("请填写会议日期", fields={"held_on": "请填写会议日期"})
+    title = _text(title or f"{held_on:%Y年%m月%d日}重点项目周例会", "会议名称", "title", max_length=100)
+    meeting = Meeting.objects.create(org_unit=unit, held_on=held_on, title=title,
+                                     chair=_text(chair, "主持人", "chair", max_length=30, required=False),
+                                     created_by=actor)
+    audit(actor=actor, action=A.CREATE, unit=unit, obj=meeting, changes={"held_on": held_on, "title": title})
+    return meeting
+
+
+@transaction.atomic
+def meeting_minutes(*, actor, meeting: Meeting, minutes: str) -> Meeting:
+    require(actor, meeting, CHANGE)
+    minutes = _text(minutes, "会议纪要", "minutes", max_length=20000, required=False)
+    if minutes != meeting.minutes:
+        meeting.minutes = minutes
+        meeting.save(update_fields=["minutes"])
+        audit(actor=actor, action=A.UPDATE, unit=meeting.org_unit, obj=meeting, verb="minutes",
+              changes={"minutes_chars": len(minutes)})
+    return meeting
+
+
+@transaction.atomic
+def task_assign(*, actor, meeting: Meeting, text: str, owner: User, due_on_date: date,
+                project: Project | None = None, appeal: Appeal | None = None) -> Task:
+    """A meeting's decision assigned to a person (交办): it lands in the owner's to-dos."""
+    require(actor, meeting, CHANGE)
+    text = _text(text, "交办事项", "text", max_length=300)
+    if owner is None or not assignable_users(meeting.org_unit).filter(pk=owner.pk).exists():
+        raise ServiceError("请选择本区的责任人", fields={"owner": "请选择责任人"})
+    if due_on_date is None or due_on_date < meeting.held_on:
+        raise ServiceError("完成时限不能早于会议日期", fields={"due_on": "不能早于会议日期"})
+    for record in (project, appeal):
+        if record is not None:
+            require(actor, record, VIEW)
+    task = Task.objects.create(meeting=meeting, text=text, owner=owner, due_on=due_on_date, project=project,
+                               appeal=appeal)
+    core_services.todo_open(user=owner, kind=TODO_TASK, title=f"例会交办：{text}", source=task,
+                            url=f"/invest/meetings/{meeting.pk}/", unit=meeting.org_unit, due_date=due_on_date)
+    audit(actor=actor, action=A.CREATE, unit=meeting.org_unit, obj=task, object_repr=text[:200], changes={
+        "meeting": meeting.pk, "owner": owner.username, "due_on": due_on_date,
+        "project": project.pk if project else None, "appeal": appeal.pk if appeal else None})
+    return task
+
+
+@transaction.atomic
+def task_close(*, actor, task: Task, meeting: Meeting, note: str = "") -> Task:
+    """Tick a task off (销号) at a later meeting."""
+    require(actor, task, CHANGE)
+    require(actor, meeting, CHANGE)
+    if task.closed_at:
+        raise ServiceError("该事项已销号")
+    if meeting.pk == task.meeting_id or meeting.held_on < task.meeting.held_on:
+        raise ServiceError("交办事项在之后的例会上销号", fields={"meeting": "请选择之后的例会"})
+    task.closed_in, task.closed_at = meeting, timezone.now()
+    task.close_note = _text(note, "销号说明", "note", max_length=300, required=False)
+    task.save(update_fields=["closed_in", "closed_at", "close_note"])
+    core_services.todo_close(source=task, kind=TODO_TASK)
+    audit(actor=actor, action=A.STATE, unit=meeting.org_unit, obj=task, object_repr=task.text[:200], verb="close",
+          changes={"closed_in": meeting.pk, "note": task.close_note})
+    return task
+
+
+# --- carriers -----------------------------------------------------------------------------------------
+
+def _parcel_fields(*, name, location, area_mu, planned_use, zoning, status, direction="") -> dict:
+    fields = {
+        "direction": _text(direction, "招商方向", "direction", max_length=200, required=False),
+        "name": _text(name, "地块名称", "name", max_length=100),
+        "location": _text(location, "位置", "location", max_length=200),
+        "area_mu": _amount(area_mu, "面积", "area_mu"),
+        "zoning": _text(zoning, "控规指标", "zoning", max_length=100, required=False),
+    }
+    if not fields["area_mu"]:
+        raise ServiceError("面积应大于 0", fields={"area_mu": "面积应大于 0"})
+    if planned_use not in Use.values:
+        raise ServiceError("请选择规划用途", fields={"planned_use": "请选择规划用途"})
+    if status not in Parcel.Status.values:
+        raise ServiceError("请选择地块状态", fields={"status": "请选择状态"})
+    return {**fields, "planned_use": planned_use, "status": status}
+
+
+def _snapshot(obj, names) -> dict:
+    return {n: str(getattr(obj, n)) for n in names}
+
+
+PARCEL_FIELDS = ("name", "location", "area_mu", "planned_use", "zoning", "status", "direction")
+BUILDING_FIELDS = ("name", "address", "total_area", "vacant_area", "rent", "owner", "main_tenants", "direction")
+
+
+@transaction.atomic
+def parcel_save(*, actor, unit: OrgUnit | None = None, parcel: Parcel | None = None, **data) -> Parcel:
+    """Add a parcel to ``unit``'s carriers, or change ``parcel``."""
+    fields = _parcel_fields(**data)
+    if parcel is None:
+        require_unit(actor, unit, CARRIER_WRITERS, action_label="报送地块")
+        if Parcel.objects.filter(org_unit=unit, name=fields["name"]).exists():
+            raise ServiceError(f"本单位已有名为「{fields['name']}」的地块", fields={"name": "名称已存在"})
+        parcel = Parcel.objects.create(org_unit=unit, **fields)
+        audit(actor=actor, action=A.CREATE, unit=unit, obj=parcel, changes=_snapshot(parcel, PARCEL_FIELDS))
+        return parcel
+    require(actor, parcel, CHANGE)
+    before = _snapshot(parcel, PARCEL_FIELDS)
+    if Parcel.objects.filter(org_unit=parcel.org_unit, name=fields["name"]).exclude(pk=parcel.pk).exists():
+        raise ServiceError(f"本单位已有名为「{fields['name']}」的地块", fields={"name": "名称已存在"})
+    for k, v in fields.items():
+        setattr(parcel, k, v)
+    parcel.save()
+    after = _snapshot(parcel, PARCEL_FIELDS)
+    changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if changes:
+        audit(actor=actor, action=A.UPDATE, unit=parcel.org_unit, obj=parcel, changes=changes)
+    return parcel
+
+
+def _building_fields(*, name, address, total_area, vacant_area, rent, owner, main_tenants="", direction="") -> dict:
+    fields = {
+        "direction": _text(direction, "招商方向", "direction", max_length=200, required=False),
+        "name": _text(name, "楼宇名称", "name", max_length=100),
+        "address": _text(address, "地址", "address", max_length=200),
+        "total_area": _amount(total_area, "总面积", "total_area"),
+        "vacant_area": _amount(vacant_area, "空置面积", "vacant_area"),
+        "rent": _amount(rent, "租金", "rent"),
+        "owner": _text(owner, "产权单位", "owner", max_length=100),
+        "main_tenants": _text(main_tenants, "主要入驻企业", "main_tenants", max_length=300, required=False),
+    }
+    if fields["vacant_area"] > fields["total_area"]:
+        raise ServiceError("空置面积不能大于总面积", fields={"vacant_area": "不能大于总面积"})
+    return fields
+
+
+@transaction.atomic
+def building_save(*, actor, unit: OrgUnit | None = None, building: Building | None = None, **data) -> Building:
+    fields = _building_fields(**data)
+    if building is None:
+        require_unit(actor, unit, CARRIER_WRITERS, action_label="报送楼宇")
+        if Building.objects.filter(org_unit=unit, name=fields["name"]).exists():
+            raise ServiceError(f"本单位已有名为「{fields['name']}」的楼宇", fields={"name": "名称已存在"})
+        building = Building.objects.create(org_unit=unit, **fields)
+        audit(actor=actor, action=A.CREATE, unit=unit, obj=building, changes=_snapshot(building, BUILDING_FIELDS))
+        return building
+    require(actor, building, CHANGE)
+    before = _snapshot(building, BUILDING_FIELDS)
+    if Building.objects.filter(org_unit=building.org_unit, name=fields["name"]).exclude(pk=building.pk).exists():
+        raise ServiceError(f"本单位已有名为「{fields['name']}」的楼宇", fields={"name": "名称已存在"})
+    for k, v in fields.items():
+        setattr(building, k, v)
+    building.save()
+    after = _snapshot(building, BUILDING_FIELDS)
+    changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if changes:
+        audit(actor=actor, action=A.UPDATE, unit=building.org_unit, obj=building, changes=changes)
+    return building
+
+
+def carrier_report_kind() -> ReportKind:
+    return ReportKind.objects.get(code=CARRIER_REPORT)
+
+
+def carrier_snapshot(unit: OrgUnit) -> dict:
+    """What a unit reports for a month: its parcels and buildings as they stand."""
+    return {
+        "parcels": [{"id": p.pk, **_snapshot(p, PARCEL_FIELDS)} for p in Parcel.objects.filter(org_unit=unit)],
+        "buildings": [{"id": b.pk, **_snapshot(b, BUILDING_FIELDS)} for b in Building.objects.filter(org_unit=unit)],
+    }
+
+
+def carrier_report_submit(*, actor, unit: OrgUnit, month: date):
+    """Submit the unit's monthly carrier report (core periodic report, which checks the reporter's
+    reach and audits): a snapshot of its parcels and buildings, compared later month against month."""
+    require_unit(actor, unit, CARRIER_WRITERS, action_label="上报")
+    if month > _local_today():
+        raise ServiceError("不能上报未来月份", fields={"month": "不能上报未来月份"})
+    return core_services.report_submit(actor=actor, kind=carrier_report_kind(), unit=unit,
+                                       period_start=month.replace(day=1), data=carrier_snapshot(unit))
+
