@@ -211,6 +211,10 @@ else:
 # Tables larger than this go to the background with a progress bar.
 TABLE_BACKGROUND_ROWS = env_int("GOVDESK_TABLE_BACKGROUND_ROWS", 2000)
 
+# --- modules ----------------------------------------------------------------
+COAL_BACKDATE_DAYS = env_int("GOVDESK_COAL_BACKDATE_DAYS", 7)
+COAL_PHOTO_MAX_BYTES = env_int("GOVDESK_COAL_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+
 # --- outbound -------------------------------------------------------------
 WEBHOOK_TIMEOUT_SECONDS = env_int("GOVDESK_WEBHOOK_TIMEOUT", 5)
 

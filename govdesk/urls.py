@@ -1,6 +1,4 @@
-from django.conf import settings
 from django.urls import include, path
-from django.views.static import serve
 
 from .api import api
 
@@ -13,6 +11,5 @@ urlpatterns = [
     path("contest/", include("govdesk.contest.urls")),
     path("", include("govdesk.core.urls")),
 ]
-
-if settings.DEBUG:
-    urlpatterns.append(path("files/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}))
+# Uploaded files are never served as a folder, not even in debug: every download goes
+# through a view that checks the user's reach (and audits it where the module says so).

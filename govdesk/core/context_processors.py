@@ -14,6 +14,8 @@ def navigation(request):
     for item in NAV:
         if item.roles and not (roles & item.roles) and not user.is_superuser:
             continue
+        if item.visible is not None and not user.is_superuser and not item.visible(user):
+            continue
         try:
             url = reverse(item.url_name)
         except NoReverseMatch:

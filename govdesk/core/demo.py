@@ -12,7 +12,7 @@ from django.db import transaction
 from . import services
 from .models import OrgUnit, User
 from .reach import Role
-from .registry import DEMO
+from .registry import DEMO, DEMO_LOGINS
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "zhongyuan.json"
 DEMO_PASSWORD = "Demo@2026"
@@ -90,5 +90,7 @@ def logins_text() -> str:
     lines = [f"演示账号（密码均为 {DEMO_PASSWORD}）："]
     for username, name, role, _unit in LOGINS:
         lines.append(f"  {username:<12} {Role(role).label:<8} {name}")
+    for username, role_label, description in DEMO_LOGINS:
+        lines.append(f"  {username:<12} {role_label:<8} {description}")
     lines.append(f"  {'root':<12} 系统管理员")
     return "\n".join(lines)

@@ -4,6 +4,16 @@ from .models import OrgUnit
 from .reach import Role
 
 
+class DateInput(forms.DateInput):
+    """A browser date picker that also shows its initial value (under zh-hans Django would
+    render the date in a format the picker does not read)."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
 class StyledForm(forms.Form):
     """Bootstrap classes on every widget, so templates render ``{{ field }}`` as is."""
 

@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.functions import Lower
 
-from . import personal, services
+from . import personal, queries, services
 from .audit import Entry, audit_many
 from .errors import NotInReach, ServiceError
 from .models import AuditEvent, Membership, OrgUnit, User, users_in_reach
@@ -171,8 +171,11 @@ def orgunits_apply(actor, rows: list[ValidRow], dry_run: bool) -> list:
 
 
 def orgunits_export(actor, filters: dict):
-    units = OrgUnit.objects.restrict(actor, VIEW).select_related("parent").order_by("path")
-    return _under(actor, units, filters, "path")
+    """The units page's rows: its search (``q``), ``kind`` and retired filters, or a subtree (``under``)."""
+    filters = filters or {}
+    units = queries.units_visible(actor, search=filters.get("q", ""), kind=filters.get("kind", ""),
+                                  include_retired=filters.get("retired") == "1")
+    return _under(actor, units.select_related("parent").order_by("path"), filters, "path")
 
 
 ORGUNITS = register(TableSchema(
@@ -291,8 +294,13 @@ def users_apply(actor, rows: list[ValidRow], dry_run: bool) -> list:
 
 
 def users_export(actor, filters: dict):
-    memberships = (Membership.objects.restrict(actor, VIEW).select_related("user", "org_unit")
-                   .order_by("org_unit__path", "user__username", "role"))
+    """One row per membership of the users page's people (its ``q`` and ``role`` filters)."""
+    filters = filters or {}
+    memberships = Membership.objects.restrict(actor, VIEW)
+    if filters.get("q") or filters.get("role"):
+        people = queries.users_visible(actor, search=filters.get("q", ""), role=filters.get("role", ""))
+        memberships = memberships.filter(user__in=people.values("pk"))
+    memberships = memberships.select_related("user", "org_unit").order_by("org_unit__path", "user__username", "role")
     return _under(actor, memberships, filters, "org_unit__path")
 
 

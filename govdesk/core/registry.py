@@ -13,6 +13,9 @@ class NavItem:
     url_name: str
     roles: frozenset = field(default_factory=frozenset)  # empty: everybody signed in
     group: str = ""
+    # A finer per-person check (e.g. only the officers of the office that leads a module);
+    # called with the user after the role check passes.
+    visible: Callable | None = None
 
 
 NAV: list[NavItem] = []
@@ -38,3 +41,14 @@ DEMO: list[Callable] = []
 def add_demo(seed: Callable) -> None:
     if seed not in DEMO:
         DEMO.append(seed)
+
+
+# Logins a module's demo creates beyond the core's, printed by `govdesk demo`:
+# (username, role label, description).
+DEMO_LOGINS: list[tuple[str, str, str]] = []
+
+
+def add_demo_login(username: str, role_label: str, description: str) -> None:
+    entry = (username, role_label, description)
+    if entry not in DEMO_LOGINS:
+        DEMO_LOGINS.append(entry)

@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from . import queries, services
@@ -135,6 +136,9 @@ def home(request):
 def units(request):
     search = request.GET.get("q", "").strip()
     kind = request.GET.get("kind", "")
+    if request.GET.get("export") == "xlsx":
+        from .views_tables import export_page
+        return export_page(request, "orgunits", {"q": search, "kind": kind, "retired": request.GET.get("retired", "")})
     if search or kind:
         qs = queries.units_visible(request.user, search=search, kind=kind,
                                    include_retired=request.GET.get("retired") == "1")
@@ -232,6 +236,9 @@ def unit_retire(request, pk):
 def users(request):
     if not (roles_of(request.user) & {Role.DISTRICT_ADMIN, Role.SUPERVISOR}):
         return render(request, "core/forbidden.html", status=403)
+    if request.GET.get("export") == "xlsx":
+        from .views_tables import export_page
+        return export_page(request, "users", {"q": request.GET.get("q", "").strip(), "role": request.GET.get("role", "")})
     qs = queries.users_visible(request.user, search=request.GET.get("q", "").strip(), role=request.GET.get("role", ""))
     page = keyset_page(qs, request.GET, sorts={"username": "username", "name": "display_name"}, default="username")
     member_rows = Membership.objects.filter(user__in=[u.pk for u in page.rows]).select_related("org_unit")
@@ -338,11 +345,17 @@ def _audit_filters(request):
     }
 
 
-AUDIT_COLUMNS = [
-    ("时间", "at"), ("操作人", "actor_name"), ("动作", "get_action_display"), ("细项", "verb"),
-    ("对象类型", "object_type"), ("对象编号", "object_id"), ("对象", "object_repr"), ("变更", "changes"),
-    ("链", "chain"), ("序号", "seq"), ("哈希", "hash"),
-]
+def _audit_columns():
+    from .tables import ExportColumn
+
+    return [
+        ExportColumn("时间", lambda e: timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M:%S"), width=20),
+        ExportColumn("操作人", "actor_name"), ExportColumn("动作", "get_action_display"), ExportColumn("细项", "verb"),
+        ExportColumn("对象类型", "object_type"), ExportColumn("对象编号", "object_id"),
+        ExportColumn("对象", "object_repr", width=30),
+        ExportColumn("变更", lambda e: json.dumps(e.changes, ensure_ascii=False), width=50),
+        ExportColumn("链", "chain"), ExportColumn("序号", "seq"), ExportColumn("哈希", "hash", width=66),
+    ]
 
 
 @login_required
@@ -353,8 +366,8 @@ def audit_list(request):
     qs = queries.audit_events(request.user, **filters)
     if request.GET.get("export") == "xlsx":
         from .tables.export import export_response
-        return export_response(actor=request.user, title="审计日志", columns=AUDIT_COLUMNS, queryset=qs.order_by("id"),
-                               filters={k: str(v) for k, v in filters.items() if v})
+        return export_response(actor=request.user, kind="audit", title="审计日志", columns=_audit_columns(),
+                               queryset=qs.order_by("id"), filters={k: str(v) for k, v in filters.items() if v})
     page = keyset_page(qs, request.GET, sorts={"at": "at"}, default="-at")
     context = {"page": page, "filters": filters, "actions": AuditEvent.Action.choices, "params": request.GET,
                "units": queries.units_for_choice(request.user, VIEW, kinds=["district", "street", "department"])}

@@ -14,9 +14,24 @@ from .models import TableJob
 from .reach import VIEW, get_in_reach
 from .tables import UnknownTable, all_schemas, get
 from .tables.export import download_response
-from .tables.jobs import IMPORT, job_download, job_path, table_job_start
+from .tables.jobs import EXPORT, IMPORT, job_download, job_path, table_job_start
 from .tables.read import TableFileError
 from .tables.run import template_workbook
+
+
+def export_page(request, kind: str, filters: dict):
+    """A list page's "导出 Excel": the same rows as the page (its filters, the user's reach).
+    A small table downloads at once; a large one runs in the background and the user
+    watches its progress bar on the job page."""
+    try:
+        job = table_job_start(actor=request.user, direction=EXPORT, kind=kind,
+                              filters={k: v for k, v in filters.items() if v})
+    except ServiceError as e:
+        messages.error(request, e.message)
+        return redirect(request.path)
+    if job.status == TableJob.Status.DONE and job.result_file:
+        return job_download(job)
+    return redirect("core:table_job", pk=job.pk)
 
 
 def _schema_or_404(kind):

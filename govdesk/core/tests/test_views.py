@@ -161,3 +161,14 @@ def test_the_audit_trail_filters_by_unit_subtree(world, client_for):
     page = response.context["page"]
     assert page.rows and all(e.unit_path.startswith(world.street_b.path) for e in page.rows)
     assert "乙一改名院" in response.content.decode()
+
+
+def test_nav_items_can_be_narrowed_per_person(world, client_for):
+    from govdesk.core.registry import NAV, NavItem
+    item = NavItem("只给甲街道", "core:reports", visible=lambda user: user.username == "officer_a")
+    NAV.append(item)
+    try:
+        assert "只给甲街道" in client_for(world.officer_a).get(reverse("core:home")).content.decode()
+        assert "只给甲街道" not in client_for(world.officer_b).get(reverse("core:home")).content.decode()
+    finally:
+        NAV.remove(item)

@@ -93,3 +93,34 @@ def test_the_template_downloads_with_the_declared_headers(world, client_for):
     values = [v for row in book.worksheets[0].iter_rows(values_only=True) for v in row if v]
     assert {"类型", "编码", "名称"} <= set(values)
     assert client_for(world.admin).get(reverse("core:table_template", args=["nonsense"])).status_code == 404
+
+
+def workbook_rows(response):
+    data = b"".join(response.streaming_content)
+    return [row for row in openpyxl.load_workbook(io.BytesIO(data)).active.values if any(row)]
+
+
+def test_the_units_page_exports_exactly_its_rows(world, client_for):
+    response = client_for(world.officer_a).get(reverse("core:units"), {"q": "社区", "export": "xlsx"})
+    assert response["Content-Disposition"].startswith("attachment")
+    names = {row[4] for row in workbook_rows(response)[1:]}
+    assert names == {"甲一社区"}
+    assert AuditEvent.objects.filter(action="export", actor_name="officer_a").count() == 1
+
+
+def test_the_users_page_exports_the_people_in_reach(world, client_for):
+    response = client_for(world.admin).get(reverse("core:users"), {"role": "street_officer", "export": "xlsx"})
+    usernames = {row[0] for row in workbook_rows(response)[1:]}
+    assert usernames == {"officer_a", "officer_b"}
+
+
+def test_the_audit_trail_exports_for_supervisors(world, client_for):
+    response = client_for(world.supervisor).get(reverse("core:audit"), {
+        "object_type": "core.orgunit", "object_id": world.street_a.pk, "export": "xlsx"})
+    rows = workbook_rows(response)
+    assert rows[0][:3] == ("时间", "操作人", "动作")
+    assert [r[5] for r in rows[1:]] == [str(world.street_a.pk)]
+
+
+def test_uploaded_files_are_never_served_as_a_folder(world, client_for):
+    assert client_for(world.admin).get("/files/jobs/anything.xlsx").status_code == 404
