@@ -392,3 +392,65 @@ def weekly_completeness(user, week_start) -> list[tuple]:
         r.org_unit_id: r for r in PeriodicReport.objects.filter(q, kind__code=WEEKLY_REPORT, period_start=week_start)
         .select_related("submitted_by")}
     return [(street, reports.get(street.pk)) for street in streets(user)]
+
+
+# --- exports (the tables engine's export_query of each coal table) -----------------------------
+
+def _id(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def places_export(user, filters: dict):
+    """The places list page's rows (its filters: q, street, community, kind, status)."""
+    return places(user, search=filters.get("q", ""), street=_id(filters.get("street")),
+                  community=_id(filters.get("community")), kind=filters.get("kind", ""),
+                  status=filters.get("status", "")).order_by("street__path", "community__path", "name", "pk")
+
+
+def inspections_export(user, filters: dict):
+    """The inspection ledger page's rows (its filters: street, coal = 1/0)."""
+    present = {"1": True, "0": False}.get(str(filters.get("coal", "")))
+    return (inspections(user, street=_id(filters.get("street")), coal_present=present)
+            .select_related("community").order_by("inspected_at", "pk"))
+
+
+def rectifications_export(user, filters: dict):
+    """The rectifications page's rows (its filters: street, state = open/overdue/closed)."""
+    return (rectifications(user, street=_id(filters.get("street")), state=filters.get("state", ""))
+            .select_related("community", "place").annotate(extensions_count=Count("extensions"))
+            .order_by("deadline", "pk"))
+
+
+def campaign_tasks_export(user, filters: dict):
+    """A look-back's tasks as its page lists them (filters: campaign, street, status)."""
+    qs = (CampaignTask.objects.restrict(user, VIEW)
+          .select_related("campaign", "place", "street", "community", "assignee", "result"))
+    campaign = _id(filters.get("campaign"))
+    if campaign:
+        qs = qs.filter(campaign_id=campaign)
+    if _id(filters.get("street")):
+        qs = qs.filter(street_id=_id(filters.get("street")))
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    return qs.order_by("campaign_id", "street__path", "community__path", "place__name", "pk")
+
+
+def campaign_report(user, campaign) -> list[dict]:
+    """The look-back report the city asks for, per street in the user's reach: tasks, done,
+    how the results compare with the earlier findings, and what the re-inspections did."""
+    actions = {r["street_id"]: r for r in CampaignTask.objects.restrict(user, VIEW)
+               .filter(campaign=campaign, status=CampaignTask.Status.DONE).values("street_id").order_by()
+               .annotate(seized=Sum("result__seized_kg"),
+                         orders=Count("id", filter=Q(result__rectification_ordered=True)),
+                         referred=Count("id", filter=Q(result__referred=True)))}
+    rows = campaign_progress(user, campaign)
+    for row in rows:
+        extra = actions.get(row["street_id"], {})
+        row["seized"] = extra.get("seized") or Decimal("0")
+        row["orders"] = extra.get("orders", 0)
+        row["referred"] = extra.get("referred", 0)
+        row["pending"] = row["total"] - row["done"]
+    return rows

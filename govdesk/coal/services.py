@@ -1066,3 +1066,265 @@ def weekly_report_submit(*, actor, street: OrgUnit, week_start: date):
         raise ServiceError("该周尚未开始", fields={"week": "该周尚未开始"})
     data = queries.weekly_summary(actor, street, week_start)
     return report_submit(actor=actor, kind=queries.weekly_kind(), unit=street, period_start=week_start, data=data)
+
+
+# --- tables: rows of an Excel import (govdesk/core/tables, declared in imports.py) -------------
+
+class RowRefused(Exception):
+    """One row of an import refused by its service: ``message`` and the column key at fault."""
+
+    def __init__(self, message: str, column: str = ""):
+        super().__init__(message)
+        self.message, self.column = message, column
+
+
+def _refusal(error: ServiceError) -> RowRefused:
+    return RowRefused(error.message, next(iter(error.fields or {}), ""))
+
+
+def _chunked(values, size: int = 400):
+    values = sorted(values, key=str)
+    return [values[i:i + size] for i in range(0, len(values), size)]
+
+
+def _places_named(community_ids, names) -> dict[tuple[int, str], list[Place]]:
+    """Places of the given communities with the given names, by (community, name)."""
+    found: dict[tuple[int, str], list[Place]] = {}
+    for chunk in _chunked(set(names)):
+        for place in Place.objects.filter(community_id__in=sorted(community_ids), name__in=chunk).select_related(
+                "community"):
+            found.setdefault((place.community_id, place.name), []).append(place)
+    return found
+
+
+def _changeable(model, actor, ids) -> set[int]:
+    allowed: set[int] = set()
+    for chunk in _chunked(set(ids)):
+        allowed.update(model.objects.restrict(actor, CHANGE).filter(pk__in=chunk).values_list("pk", flat=True))
+    return allowed
+
+
+def _import_phone(raw, existing: Place | None) -> str | None:
+    """The phone of an imported row: None keeps the stored number (a blank cell, or the masked
+    number an export wrote for this very place), else the cleaned number."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None if existing is not None else ""
+    if "*" in raw:
+        if existing is not None and personal.fold(raw) == existing.contact_phone_masked:
+            return None
+        raise RowRefused("联系电话不完整（导出的表格隐去了号码中间四位），请填写完整号码", "contact_phone")
+    try:
+        return personal.clean_phone(raw)
+    except ValidationError as e:
+        raise RowRefused("；".join(e.messages), "contact_phone") from None
+
+
+@transaction.atomic
+def place_import_rows(*, actor, rows: list[dict]) -> list:
+    """Places from a spreadsheet (the ``coal-places`` table): create a place, or update an
+    existing one found by (社区, 名称, 地址). Per row the answer is ``"created"``, ``"updated"``,
+    ``"unchanged"`` or a ``RowRefused`` (nothing written for that row). In bulk, one audit
+    event per place created or changed.
+
+    Each row: ``community`` (OrgUnit), ``name``, ``kind``, ``address``, ``contact_name``,
+    ``contact_phone``, ``status``. A blank contact keeps what is stored. ``status`` is taken for
+    a new place only (an existing place's status follows its inspections); 整改中 needs a
+    rectification with a deadline, so it comes from the ledger, not from a list of places."""
+    outcomes: list = [None] * len(rows)
+    communities = {row["community"].pk: row["community"] for row in rows}
+    allowed_units: set[int] = set()
+    for community in communities.values():
+        try:
+            if community.kind != OrgUnit.Kind.COMMUNITY:
+                raise ServiceError("请填写点位所在的社区")
+            require_street_unit(actor, community, action_label="导入点位")
+            allowed_units.add(community.pk)
+        except (ServiceError, NotInReach, Forbidden):
+            pass
+    existing_by_name = _places_named(allowed_units, [(row.get("name") or "").strip() for row in rows])
+    existing = {(p.community_id, p.name, p.address): p for group in existing_by_name.values() for p in group}
+    changeable = _changeable(Place, actor, [p.pk for p in existing.values()])
+    created: list[Place] = []
+    updated: list[Place] = []
+    entries: list[tuple[str, Place, dict]] = []
+    for i, row in enumerate(rows):
+        community = row["community"]
+        try:
+            if community.pk not in allowed_units:
+                raise RowRefused(f"社区「{community.name}」不在您可以登记点位的范围内", "community")
+            fields = _place_fields(name=row.get("name"), kind=row.get("kind"), address=row.get("address"),
+                                   contact_name=row.get("contact_name") or "", contact_phone="")
+            place = existing.get((community.pk, fields["name"], fields["address"]))
+            phone = _import_phone(row.get("contact_phone"), place)
+            if place is None:
+                status = row.get("status") or Place.Status.CLEAN
+                if status == Place.Status.RECTIFYING:
+                    raise RowRefused("新点位不能直接设为“整改中”：请导入含整改期限的检查台账，整改会随之建立", "status")
+                place = Place(street_id=community.parent_id, community=community, status=status, **fields)
+                place.contact_phone_enc = personal.encrypt(phone) if phone else ""
+                place.contact_phone_masked = personal.mask_phone(phone)
+                created.append(place)
+                outcomes[i] = "created"
+                continue
+            if place.pk not in changeable:
+                raise RowRefused("该点位不在您的权限范围内", "name")
+            before = _snapshot(place, PLACE_AUDITED)
+            place.kind = fields["kind"]
+            if fields["contact_name"]:
+                place.contact_name = fields["contact_name"]
+            phone_changed = phone is not None and phone != (personal.decrypt(place.contact_phone_enc)
+                                                            if place.contact_phone_enc else "")
+            if phone_changed:
+                place.contact_phone_enc = personal.encrypt(phone)
+                place.contact_phone_masked = personal.mask_phone(phone)
+            changes = diff(before, _snapshot(place, PLACE_AUDITED))
+            if phone_changed:  # the masks may read the same when only the middle digits changed
+                changes.setdefault("contact_phone_masked", [before["contact_phone_masked"],
+                                                            place.contact_phone_masked])
+            if not changes:
+                outcomes[i] = "unchanged"
+                continue
+            updated.append(place)
+            entries.append((A.UPDATE, place, changes))
+            outcomes[i] = "updated"
+        except ServiceError as e:
+            outcomes[i] = _refusal(e)
+        except RowRefused as e:
+            outcomes[i] = e
+    Place.objects.bulk_create(created, batch_size=500)
+    if updated:
+        Place.objects.bulk_update(updated, ["kind", "contact_name", "contact_phone_enc", "contact_phone_masked"],
+                                  batch_size=500)
+    audit_many(actor=actor, entries=[
+        *(Entry(action=A.CREATE, unit=p.community, obj=p, verb="import",
+                changes={**_snapshot(p, PLACE_AUDITED), "community": p.community_id}) for p in created),
+        *(Entry(action=action, unit=p.community, obj=p, verb="import", changes=changes)
+          for action, p, changes in entries)])
+    return outcomes
+
+
+ACTION_WORDS = {
+    "educated": ("教育", "宣传", "劝导", "告知"),
+    "seized": ("收缴", "没收", "暂扣", "扣押", "查扣"),
+    "rectification_ordered": ("整改",),
+    "referred": ("移交", "执法", "立案"),
+}
+NO_ACTION = {"无", "/", "-", "—", "——", "无需处置"}
+LEDGER_HOUR = 9  # a ledger keeps the day; its inspections are filed at 09:00 that day
+
+
+def parse_actions(text: str | None) -> dict[str, bool]:
+    """The flags of a ledger's 处置措施 cell (宣传教育、收缴、限期整改、移交执法, in any order
+    and separated as people write them). Raises ``ValidationError`` for what it cannot read."""
+    flags = dict.fromkeys(ACTION_WORDS, False)
+    text = personal.fold(text or "")
+    if not text or text in NO_ACTION:
+        return flags
+    for flag, words in ACTION_WORDS.items():
+        flags[flag] = any(word in text for word in words)
+    if not any(flags.values()):
+        raise ValidationError(f"无法识别处置措施「{text}」：请填写宣传教育、收缴、限期整改、移交执法（可填多项）或“无”")
+    return flags
+
+
+def _ledger_findings(row: dict) -> dict:
+    """A ledger row's findings, as ``clean_findings`` takes them: the flags from 处置措施; a
+    收缴 without its own quantity seizes what was found; an 整改期限 means an order was given."""
+    try:
+        flags = parse_actions(row.get("actions"))
+    except ValidationError as e:
+        raise RowRefused("；".join(e.messages), "actions") from None
+    deadline = row.get("rectification_deadline")
+    seized_kg = row.get("seized_kg")
+    if flags["seized"] and seized_kg is None:
+        seized_kg = row.get("quantity_kg")
+    return {"coal_present": bool(row.get("coal_present")), "coal_kind": row.get("coal_kind") or "",
+            "quantity_kg": row.get("quantity_kg"), "source": row.get("source"), "storage": row.get("storage"),
+            "used_by": row.get("used_by"), "educated": flags["educated"], "seized": flags["seized"],
+            "seized_kg": seized_kg, "rectification_ordered": flags["rectification_ordered"] or deadline is not None,
+            "rectification_deadline": deadline, "referred": flags["referred"], "note": row.get("note")}
+
+
+def _ledger_place(row: dict, named: dict, changeable: set[int]) -> Place:
+    community, name = row["community"], (row.get("name") or "").strip()
+    address = (row.get("address") or "").strip()
+    candidates = named.get((community.pk, name), [])
+    if address:
+        candidates = [p for p in candidates if p.address == address]
+    if not candidates:
+        where = f"（地址：{address}）" if address else ""
+        raise RowRefused(f"「{community.name}」没有名为「{name}」{where}的点位，请先导入点位", "name")
+    if len(candidates) > 1:
+        raise RowRefused(f"「{community.name}」有 {len(candidates)} 个名为「{name}」的点位，请填写地址", "address")
+    if candidates[0].pk not in changeable:
+        raise RowRefused("该点位不在您的权限范围内", "name")
+    return candidates[0]
+
+
+def _same_findings(inspection: Inspection, cleaned: dict) -> bool:
+    return all(getattr(inspection, name) == cleaned[name] for name in FINDING_FIELDS)
+
+
+@transaction.atomic
+def ledger_import_rows(*, actor, rows: list[dict]) -> list:
+    """Past inspections from a street's ledger (the ``coal-ledger`` table), written through
+    ``ledger_import`` (closed, marked as imported, consequences in date order). Per row:
+    ``"created"``, ``"unchanged"`` (the place already has an inspection that day with the same
+    findings — a second run of a file changes nothing) or a ``RowRefused``. An inspection
+    already on file that day with other findings is refused: a closed inspection changes only
+    by a correction that keeps the original, never by an import.
+
+    Each row: ``community``, ``name``, ``address`` (needed when the name repeats in the
+    community), ``inspected_on`` (date), ``inspector_name`` and the ledger columns
+    (``coal_present``, ``coal_kind``, ``quantity_kg``, ``source``, ``storage``, ``used_by``,
+    ``actions`` (处置措施 text), ``seized_kg``, ``rectification_deadline``, ``note``)."""
+    outcomes: list = [None] * len(rows)
+    community_ids = {row["community"].pk for row in rows}
+    named = _places_named(community_ids, [(row.get("name") or "").strip() for row in rows])
+    changeable = _changeable(Place, actor, [p.pk for group in named.values() for p in group])
+    now = timezone.now()
+    prepared: list[tuple[int, Place, date, datetime, dict, str]] = []
+    for i, row in enumerate(rows):
+        try:
+            place = _ledger_place(row, named, changeable)
+            day = row["inspected_on"]
+            if day > timezone.localdate(now):
+                raise RowRefused("检查日期不能晚于今天", "inspected_on")
+            at = min(timezone.make_aware(datetime.combine(day, time(LEDGER_HOUR))), now)
+            cleaned = clean_findings(_ledger_findings(row), inspected_on=day)
+            name = _text(row.get("inspector_name"), field="inspector_name", label="检查人", max_length=50)
+            prepared.append((i, place, day, at, cleaned, name))
+        except ServiceError as e:
+            outcomes[i] = _refusal(e)
+        except RowRefused as e:
+            outcomes[i] = e
+    on_file: dict[tuple[int, date], list[Inspection]] = {}
+    if prepared:
+        first = day_start(min(day for _i, _p, day, *_ in prepared))
+        last = day_start(max(day for _i, _p, day, *_ in prepared) + timedelta(days=1))
+        for chunk in _chunked({place.pk for _i, place, *_ in prepared}):
+            for inspection in Inspection.objects.filter(place_id__in=chunk, inspected_at__gte=first,
+                                                        inspected_at__lt=last):
+                on_file.setdefault((inspection.place_id, timezone.localdate(inspection.inspected_at)),
+                                   []).append(inspection)
+    new: list[tuple[int, dict]] = []
+    seen: set[tuple[int, date]] = set()
+    for i, place, day, at, cleaned, name in prepared:
+        key = (place.pk, day)
+        if key in seen:
+            outcomes[i] = RowRefused(f"本文件中「{place.name}」{day} 的检查出现了不止一次", "inspected_on")
+            continue
+        seen.add(key)
+        same_day = on_file.get(key, [])
+        if any(_same_findings(inspection, cleaned) for inspection in same_day):
+            outcomes[i] = "unchanged"
+        elif same_day:
+            outcomes[i] = RowRefused(f"「{place.name}」{day} 已有检查记录，内容与本行不同；"
+                                     "已办结的检查记录只能在系统中提交更正", "inspected_on")
+        else:
+            new.append((i, {"place": place, "inspected_at": at, "inspector_name": name, **cleaned}))
+            outcomes[i] = "created"
+    if new:
+        ledger_import(actor=actor, rows=[row for _i, row in new])
+    return outcomes

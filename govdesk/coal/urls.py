@@ -25,6 +25,7 @@ urlpatterns = [
     path("campaigns/", views.campaigns, name="campaigns"),
     path("campaigns/new/", views.campaign_create, name="campaign_create"),
     path("campaigns/<int:pk>/", views.campaign_detail, name="campaign"),
+    path("campaigns/<int:pk>/report/", views.campaign_report, name="campaign_report"),
     path("campaigns/<int:pk>/close/", views.campaign_close, name="campaign_close"),
     path("tasks/<int:pk>/", views.task_detail, name="task"),
     path("tasks/<int:pk>/assign/", views.task_assign, name="task_assign"),

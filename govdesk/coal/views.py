@@ -49,6 +49,31 @@ def _int(value):
         return None
 
 
+def _export(request, kind: str, keys: tuple[str, ...], **fixed):
+    """A list page's "导出 Excel": the page's rows with its filters, through the tables engine
+    (a small table downloads at once, a large one shows the job's progress bar)."""
+    from govdesk.core.views_tables import export_page
+
+    filters = {key: request.GET.get(key, "").strip() for key in keys}
+    return export_page(request, kind, {**filters, **fixed})
+
+
+def _export_url(request, keys: tuple[str, ...]) -> str:
+    """The query string of the page's export link: its filters, no paging."""
+    query = request.GET.copy()
+    for key in list(query):
+        if key not in keys:
+            del query[key]
+    query["export"] = "xlsx"
+    return "?" + query.urlencode()
+
+
+PLACE_FILTERS = ("q", "street", "community", "kind", "status")
+INSPECTION_FILTERS = ("street", "coal")
+RECTIFICATION_FILTERS = ("street", "state")
+TASK_FILTERS = ("street", "status")
+
+
 # --- dashboard -------------------------------------------------------------------------------
 
 @login_required
@@ -111,13 +136,16 @@ def office_designate(request):
 @login_required
 def places(request):
     user, params = request.user, request.GET
+    if params.get("export") == "xlsx":
+        return _export(request, "coal-places", PLACE_FILTERS)
     qs = queries.places(user, search=params.get("q", "").strip(), street=_int(params.get("street")),
                         community=_int(params.get("community")), kind=params.get("kind", ""),
                         status=params.get("status", ""))
     page = keyset_page(qs, params, sorts={"name": "name", "created": "created_at"}, default="name")
     context = {"page": page, "params": params, "streets": queries.streets(user),
                "communities": queries.communities(user), "kinds": Place.Kind.choices,
-               "statuses": Place.Status.choices, "can_create": queries.communities(user, CHANGE).exists()}
+               "statuses": Place.Status.choices, "can_create": queries.communities(user, CHANGE).exists(),
+               "export_url": _export_url(request, PLACE_FILTERS)}
     if request.htmx:
         return render(request, "coal/places.html#results", context)
     return render(request, "coal/places.html", context)
@@ -188,10 +216,13 @@ def place_close_down(request, pk):
 @login_required
 def inspections(request):
     params = request.GET
+    if params.get("export") == "xlsx":
+        return _export(request, "coal-ledger", INSPECTION_FILTERS)
     present = {"1": True, "0": False}.get(params.get("coal", ""))
     qs = queries.inspections(request.user, street=_int(params.get("street")), coal_present=present)
     page = keyset_page(qs, params, sorts={"at": "inspected_at"}, default="-at")
-    context = {"page": page, "params": params, "streets": queries.streets(request.user)}
+    context = {"page": page, "params": params, "streets": queries.streets(request.user),
+               "export_url": _export_url(request, INSPECTION_FILTERS)}
     if request.htmx:
         return render(request, "coal/inspections.html#results", context)
     return render(request, "coal/inspections.html", context)
@@ -321,10 +352,12 @@ def posting_photo(request, pk):
 @login_required
 def rectifications(request):
     params = request.GET
+    if params.get("export") == "xlsx":
+        return _export(request, "coal-rectifications", RECTIFICATION_FILTERS)
     qs = queries.rectifications(request.user, street=_int(params.get("street")), state=params.get("state", ""))
     page = keyset_page(qs, params, sorts={"deadline": "deadline"}, default="deadline")
     context = {"page": page, "params": params, "streets": queries.streets(request.user),
-               "today": timezone.localdate()}
+               "today": timezone.localdate(), "export_url": _export_url(request, RECTIFICATION_FILTERS)}
     if request.htmx:
         return render(request, "coal/rectifications.html#results", context)
     return render(request, "coal/rectifications.html", context)
@@ -379,6 +412,8 @@ def campaign_create(request):
 def campaign_detail(request, pk):
     campaign = get_in_reach(Campaign, request.user, VIEW, pk=pk)
     params = request.GET
+    if params.get("export") == "xlsx":
+        return _export(request, "coal-campaign-tasks", TASK_FILTERS, campaign=str(campaign.pk))
     progress = queries.campaign_progress(request.user, campaign)
     qs = queries.campaign_tasks(request.user, campaign, street=_int(params.get("street")),
                                 status=params.get("status", ""))
@@ -386,11 +421,23 @@ def campaign_detail(request, pk):
                        default="community")
     context = {"campaign": campaign, "progress": progress, "totals": queries.progress_totals(progress),
                "page": page, "params": params, "statuses": CampaignTask.Status.choices,
+               "export_url": _export_url(request, TASK_FILTERS),
                "can_close": campaign.status == Campaign.Status.OPEN
                and queries.can_change(Campaign, request.user, campaign)}
     if request.htmx:
         return render(request, "coal/campaign_detail.html#results", context)
     return render(request, "coal/campaign_detail.html", context)
+
+
+@login_required
+def campaign_report(request, pk):
+    """The look-back report the city asks for (fixed layout, the user's streets)."""
+    from govdesk.core.tables.export import download_response
+
+    from .exports import campaign_report_workbook, report_filename
+
+    campaign = get_in_reach(Campaign.objects.select_related("district"), request.user, VIEW, pk=pk)
+    return download_response(campaign_report_workbook(request.user, campaign), report_filename(campaign))
 
 
 @login_required

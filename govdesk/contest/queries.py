@@ -117,6 +117,13 @@ def recent_changes(user, competition: Competition, limit: int = 50):
                 .order_by("-at", "-id")[:limit])
 
 
+def may_read_audit(user, competition: Competition) -> bool:
+    """Whether the audit trail's own reach (supervisors, district administrators) covers the organiser."""
+    from govdesk.core.models import AuditEvent
+    path = competition.org_unit.path
+    return any(path.startswith(p) for p in paths_for(user, AuditEvent.reach.roles_for(VIEW)))
+
+
 def appeals_visible(user, competition: Competition | None = None):
     qs = Appeal.objects.restrict(user, VIEW).select_related(
         "result__event__competition", "result__entry__contestant__institution", "filed_by", "handled_by")

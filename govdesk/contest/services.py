@@ -230,7 +230,7 @@ def item_add(*, actor, event: Event, title: str, max_points, step=Decimal("0.5")
 def item_remove(*, actor, item: RubricItem) -> None:
     _event_for_change(actor, item.event, allowed={S.SETUP, S.ADVANCED}, what="修改评分标准")
     audit(actor=actor, action=A.DELETE, unit=item.event.competition.org_unit, obj=item,
-          changes={"title": item.title, "max_points": item.max_points})
+          changes={"event": item.event_id, "title": item.title, "max_points": item.max_points})
     item.delete()
 
 
@@ -738,3 +738,174 @@ def can_organise(user, competition: Competition) -> bool:
 
 def is_judge_user(user) -> bool:
     return Role.JUDGE in roles_of(user)
+
+
+# --- imports (the tables engine's ``apply_batch`` writes through these) ---------------------------
+# Each takes a batch of rows already resolved to objects and answers, per row, "created",
+# "updated", "unchanged" or a ``ServiceError`` (nothing written for that row). Writes are bulk,
+# with one audit event per created or changed row.
+
+def _next_codes(taken: set[str]):
+    """Contestant codes 001, 002, … after the highest numeric code, skipping ``taken``."""
+    number = max((int(c) for c in taken if c.isdigit()), default=0)
+    while True:
+        number += 1
+        code = f"{number:03d}"
+        if code not in taken:
+            yield code
+
+
+@transaction.atomic
+def contestants_import(*, actor, competition: Competition, rows: list[dict]) -> list:
+    """Register contestants and enter them in events. A row: ``code`` (or None: found by
+    name and institution, else given the next free code), ``name``, ``institution``,
+    ``events``. A contestant already registered gets the events they have not entered yet;
+    entering an event is refused once its advancement is confirmed."""
+    require(actor, competition, CHANGE)
+    existing = list(Contestant.objects.filter(competition=competition).select_related("institution"))
+    by_code = {c.code: c for c in existing}
+    by_person: dict[tuple, list[Contestant]] = {}
+    for c in existing:
+        by_person.setdefault((c.name, c.institution_id), []).append(c)
+    entered = set(Entry.objects.filter(contestant__competition=competition).values_list("contestant_id", "event_id"))
+    entered_new: set[tuple[int, int]] = set()  # (id(contestant), event id) entered earlier in this batch
+    codes = _next_codes(set(by_code) | {r["code"] for r in rows if r["code"]})
+    outcomes: list = []
+    created: list[Contestant] = []
+    entries: list[Entry] = []
+    audits: list[tuple[str, Contestant, dict]] = []
+    for row in rows:
+        name, institution, code = row["name"], row["institution"], row["code"]
+        try:
+            _check_institution(competition, institution, "institution")
+            if any(e.competition_id != competition.pk for e in row["events"]):
+                raise ServiceError("参赛项目不属于本竞赛")
+            contestant = by_code.get(code) if code else None
+            if contestant is not None and (contestant.name, contestant.institution_id) != (name, institution.pk):
+                raise ServiceError(f"编号 {code} 已登记为 {contestant.name}（{contestant.institution.name}）")
+            if contestant is None:
+                same = by_person.get((name, institution.pk), [])
+                if code and same:
+                    raise ServiceError(f"{name}（{institution.name}）已登记，编号为 {same[0].code}")
+                if len(same) > 1:
+                    raise ServiceError(f"{institution.name}有 {len(same)} 名选手叫{name}，请填写编号")
+                contestant = same[0] if same else None
+            new_events = [e for e in row["events"] if contestant is None
+                          or ((contestant.pk, e.pk) if contestant.pk else (id(contestant), e.pk))
+                          not in (entered if contestant.pk else entered_new)]
+            closed = [e.name for e in new_events if e.status != S.SETUP]
+            if closed:
+                raise Conflict(f"「{'、'.join(closed)}」已确认晋级，不能再报名")
+        except ServiceError as e:
+            outcomes.append(e)
+            continue
+        if contestant is None:
+            contestant = Contestant(competition=competition, code=code or next(codes), name=name,
+                                    institution=institution)
+            created.append(contestant)
+            by_code[contestant.code] = contestant
+            by_person[(name, institution.pk)] = [contestant]
+            audits.append((A.CREATE, contestant, {"code": contestant.code, "name": name,
+                                                  "institution": institution.pk,
+                                                  "events": [e.pk for e in new_events]}))
+            outcomes.append("created")
+        elif new_events:
+            audits.append((A.UPDATE, contestant, {"events": [[], [e.pk for e in new_events]]}))
+            outcomes.append("updated")
+        else:
+            outcomes.append("unchanged")
+        for event in new_events:
+            entries.append(Entry(event=event, contestant=contestant))
+            if contestant.pk:
+                entered.add((contestant.pk, event.pk))
+            else:
+                entered_new.add((id(contestant), event.pk))
+    try:
+        with transaction.atomic():
+            Contestant.objects.bulk_create(created)
+    except IntegrityError:
+        raise Conflict("选手编号冲突，请重试") from None
+    for entry in entries:
+        entry.contestant_id = entry.contestant.pk
+    Entry.objects.bulk_create(entries)
+    audit_many(actor=actor, entries=[AuditEntry(action=action, unit=competition.org_unit, obj=obj, verb="import",
+                                                changes=changes) for action, obj, changes in audits])
+    return outcomes
+
+
+@transaction.atomic
+def written_scores_import(*, actor, event: Event, rows: list[dict]) -> list:
+    """The exam sheet of one event: a row is ``entry`` with ``score`` and, when given,
+    ``part`` and ``minutes`` (None keeps what is recorded). Written through
+    ``written_scores_record``; refused as a whole once the advancement is confirmed."""
+    require(actor, event.competition, CHANGE)
+    if event.status != S.SETUP:
+        return [Conflict(f"「{event.name}」已确认晋级，笔试成绩不能再导入或修改") for _row in rows]
+    scores: dict[int, tuple] = {}
+    outcomes: list = []
+    for row in rows:
+        entry: Entry = row["entry"]
+        wanted = (row["score"],
+                  row["part"] if row["part"] is not None else entry.written_part,
+                  row["minutes"] if row["minutes"] is not None else entry.written_minutes)
+        if entry.written_score is None:
+            outcomes.append("created")
+        elif (entry.written_score, entry.written_part, entry.written_minutes) != wanted:
+            outcomes.append("updated")
+        else:
+            outcomes.append("unchanged")
+            continue
+        scores[entry.pk] = tuple("" if v is None else v for v in wanted)
+    if scores:
+        written_scores_record(actor=actor, event=event, scores=scores)
+    return outcomes
+
+
+@transaction.atomic
+def judges_import(*, actor, competition: Competition, rows: list[dict]) -> list:
+    """Engage judges (a row: ``user``, ``institution`` or None to keep the recorded one).
+    A judge's institution decides recusal when judging opens, so it cannot change once
+    the judge has sheets."""
+    require(actor, competition, CHANGE)
+    candidates = set(judge_candidates(competition).values_list("pk", flat=True))
+    judges = {j.user_id: j for j in Judge.objects.filter(competition=competition)}
+    scoring_judges = set(Sheet.objects.filter(judge__competition=competition).values_list("judge_id", flat=True))
+    outcomes: list = []
+    created: list[Judge] = []
+    updated: list[Judge] = []
+    audits: list[tuple[str, Judge, dict]] = []
+    for row in rows:
+        user, institution = row["user"], row["institution"]
+        try:
+            if user.pk not in candidates:
+                raise ServiceError(f"{user.label} 不是本单位登记的评委")
+            _check_institution(competition, institution, "institution")
+        except ServiceError as e:
+            outcomes.append(e)
+            continue
+        judge = judges.get(user.pk)
+        if judge is None:
+            judge = Judge(competition=competition, user=user, institution=institution)
+            judges[user.pk] = judge
+            created.append(judge)
+            audits.append((A.CREATE, judge, {"user": user.pk, "institution": institution.pk if institution else None}))
+            outcomes.append("created")
+            continue
+        if judge.pk is None:
+            outcomes.append(ServiceError(f"{user.label} 在本文件中出现了不止一次"))
+            continue
+        if institution is None or institution.pk == judge.institution_id:
+            outcomes.append("unchanged")
+            continue
+        if judge.pk in scoring_judges:
+            outcomes.append(Conflict(f"{user.label} 已开始评分，不能再修改所在机构（回避依据）"))
+            continue
+        audits.append((A.UPDATE, judge, {"institution": [judge.institution_id, institution.pk]}))
+        judge.institution = institution
+        updated.append(judge)
+        outcomes.append("updated")
+    Judge.objects.bulk_create(created)
+    Judge.objects.bulk_update(updated, ["institution"])
+    audit_many(actor=actor, entries=[AuditEntry(action=action, unit=competition.org_unit, obj=obj, verb="import",
+                                                changes=changes) for action, obj, changes in audits])
+    return outcomes

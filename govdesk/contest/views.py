@@ -11,6 +11,7 @@ from govdesk.core.errors import ServiceError
 from govdesk.core.listing import keyset_page
 from govdesk.core.reach import VIEW, Role, get_in_reach, roles_of
 from govdesk.core.views import fail
+from govdesk.core.views_tables import export_page
 
 from . import queries, services
 from .forms import (
@@ -327,6 +328,8 @@ def round_close(request, pk):
 def results(request, pk):
     event = _event(request, pk)
     user = request.user
+    if request.GET.get("export") == "xlsx":
+        return export_page(request, "contest-results", {"event": event.pk})
     return render(request, "contest/results.html", {
         "event": event, "competition": event.competition, "results": queries.event_results(event),
         "can_organise": services.can_organise(user, event.competition),
@@ -480,6 +483,12 @@ def correction_detail(request, pk):
 @login_required
 def supervision(request, pk):
     competition = get_in_reach(Competition, request.user, VIEW, pk=pk)
+    may_export_audit = queries.may_read_audit(request.user, competition)
+    if request.GET.get("export") == "xlsx":
+        if not may_export_audit:
+            messages.error(request, "只有纪检督查人员和区管理员可以导出审计记录")
+            return redirect("contest:supervision", pk=competition.pk)
+        return export_page(request, "contest-audit", {"competition": competition.pk})
     events = list(queries.events_of(request.user, competition))
     for event in events:
         event.sheet_list = queries.sheets_visible(request.user, event)
@@ -488,6 +497,7 @@ def supervision(request, pk):
         "competition": competition, "events": events,
         "corrections": queries.corrections_visible(request.user, competition=competition),
         "changes": queries.recent_changes(request.user, competition),
+        "may_export_audit": may_export_audit,
     }
     if request.htmx:
         return render(request, "contest/supervision.html#live", context)
@@ -519,6 +529,8 @@ def certificates(request, pk):
 @login_required
 def published(request):
     from django.utils import timezone
+    if request.GET.get("export") == "xlsx":
+        return export_page(request, "contest-results", {"published": "1"})
     rows = list(queries.published_results(request.user))
     now = timezone.now()
     for row in rows:

@@ -17,9 +17,11 @@ from django.utils import timezone
 from govdesk.core import personal
 from govdesk.core import services as core_services
 from govdesk.core.audit import Entry, audit, audit_many
-from govdesk.core.errors import Conflict, Forbidden, ServiceError
+from govdesk.core.errors import Conflict, Forbidden, NotInReach, ServiceError
 from govdesk.core.models import AuditEvent, OrgUnit, ReportKind, User
 from govdesk.core.reach import CHANGE, VIEW, Role, require, require_unit, roles_of
+from govdesk.core.tables.bulk import upsert
+from govdesk.core.tables.schema import RowError
 
 from .models import (
     Activity,
@@ -1010,3 +1012,619 @@ def carrier_report_submit(*, actor, unit: OrgUnit, month: date):
     return core_services.report_submit(actor=actor, kind=carrier_report_kind(), unit=unit,
                                        period_start=month.replace(day=1), data=carrier_snapshot(unit))
 
+
+
+# --- tables: the batch writes behind the import engine (``imports.py``) -------------------------------
+#
+# Each ``*_import_batch(actor, rows, dry_run)`` answers, per row in order, "created", "updated",
+# "unchanged" or a ``RowError``, writes nothing for a refused row, and audits each created or
+# changed record once. Creates go through the one-record services above (firms in bulk through
+# ``firm_create_many``); what an import may change is the plain particulars — stages, resolutions
+# and merges stay on the pages, where their rules and evidence live.
+
+def _label_key(text) -> str:
+    """The form names of reference data are compared in: folded, no spaces or separators, lower case."""
+    return re.sub(r"[\s·\-—_/（）()]", "", personal.fold(str(text or ""))).lower()
+
+
+def industry_lookup() -> dict[str, Industry]:
+    """{label key: industry} by code, name and "门类·产业"; a 门类 names its industry when it has only one."""
+    found: dict[str, Industry] = {}
+    for industry in Industry.objects.all():
+        for label in (industry.code, industry.name, str(industry), f"{industry.group}{industry.name}"):
+            found.setdefault(_label_key(label), industry)
+    return found
+
+
+TIER_ALIASES = {
+    "世界五百强": "fortune-global-500", "财富世界500强": "fortune-global-500", "财富500强": "fortune-global-500",
+    "中国五百强": "china-500", "中国企业500强": "china-500",
+    "民营500强": "china-private-500", "中国民营500强": "china-private-500", "民企500强": "china-private-500",
+    "行业二十强": "industry-top-20", "行业前20": "industry-top-20",
+    "龙头企业": "industry-leader", "行业龙头企业": "industry-leader",
+    "中小微企业": "sme", "中小型企业": "sme", "小微企业": "sme",
+}
+_TIER_SPLIT = re.compile(r"[、;；,，\n|]+")
+_TIER_ITEM = re.compile(r"^(.*?)[:：(（\[【]*(\d{4})?\s*年?[)）\]】]*$")
+
+
+def tier_lookup() -> dict[str, Tier]:
+    tiers = {t.code: t for t in Tier.objects.all()}
+    found = {_label_key(t.name): t for t in tiers.values()} | {_label_key(t.code): t for t in tiers.values()}
+    found.update({_label_key(alias): tiers[code] for alias, code in TIER_ALIASES.items() if code in tiers})
+    return found
+
+
+def parse_tiers(text: str, default_year: int | None, lookup: dict[str, Tier]) -> list[tuple[Tier, int]]:
+    """"世界500强(2024)、中国民营500强：2023" → [(tier, year)]; a tier without its year takes
+    ``default_year`` (the sheet's 榜单年份 column). Raises ServiceError naming the piece it cannot read."""
+    pairs = []
+    for piece in _TIER_SPLIT.split(personal.fold(text or "")):
+        piece = piece.strip()
+        if not piece:
+            continue
+        match = _TIER_ITEM.match(piece)
+        name, year = (match[1], match[2]) if match else (piece, None)
+        tier = lookup.get(_label_key(name))
+        if tier is None:
+            known = "、".join(sorted({t.name for t in lookup.values()}, key=len))
+            raise ServiceError(f"没有「{name.strip()}」这个榜单，可填：{known}", fields={"tiers": "榜单不正确"})
+        year = int(year) if year else default_year
+        if year is None:
+            raise ServiceError(f"请写明「{tier.name}」的上榜年份，如 {tier.name.replace(' ', '')}(2024)",
+                               fields={"tiers": "请写明上榜年份"})
+        pairs.append((tier, year))
+    return _tiers(pairs)
+
+
+def default_unit(actor, roles, kinds, label: str, *, prefer_lead: bool = True) -> OrgUnit:
+    """The unit an import files new records under when its sheet names none: the lead unit when the
+    actor may write there (``prefer_lead``), else the one unit the actor writes in."""
+    lead = Office.current().lead_unit if prefer_lead else None
+    if lead is not None and lead.kind in kinds:
+        try:
+            require_unit(actor, lead, roles)
+            return lead
+        except (ServiceError, NotInReach):
+            pass
+    from .queries import writable_units
+
+    units = writable_units(actor, roles, list(kinds))
+    if len(units) == 1:
+        return units[0]
+    raise ServiceError(f"请在表格中填写{label}" if units else "您的角色无权导入此表")
+
+
+def _firm_finder(actor, texts) -> dict[str, Firm]:
+    """Firms the actor sees, by the text a sheet names them with: credit code or (normalised) name."""
+    texts = {t for t in texts if t}
+    codes = {personal.fold(t).upper() for t in texts}
+    keys = {name_key(t) for t in texts}
+    found: dict[str, Firm] = {}
+    visible = Firm.objects.restrict(actor, VIEW)
+    for firm in visible.filter(Q(credit_code__in=codes) | Q(name_key__in=keys)).order_by("-id"):
+        found[f"k:{firm.name_key}"] = firm
+        if firm.credit_code:
+            found[f"c:{firm.credit_code}"] = firm
+    return found
+
+
+def _find_firm(found: dict[str, Firm], text: str) -> Firm | None:
+    return found.get(f"c:{personal.fold(text).upper()}") or found.get(f"k:{name_key(text)}")
+
+
+def _row_error(e: ServiceError, column: str = "") -> RowError:
+    field = next(iter(e.fields), "") if e.fields else ""
+    return RowError(e.message, field if field and not column else column)
+
+
+def firm_import_batch(actor, rows, dry_run) -> list:
+    """Enterprise library rows: a row is the firm it names by credit code, else by normalised name
+    (``name_key``) — the duplicate check of ``firm_create_many``. A known firm gets the sheet's
+    particulars (empty cells leave them as they are), its tiers added or their year corrected and its
+    contact added; a new one is created through ``firm_create_many``. A row whose code and name point
+    at two different firms, or whose name is a firm with another code, is refused as a duplicate."""
+    industries, tiers = industry_lookup(), tier_lookup()
+    squads = {s.name: s for s in Squad.objects.restrict(actor, VIEW)}
+    referrers = _firm_finder(actor, [r.values.get("referred_by") for r in rows])
+    codes = [r.values["credit_code"] for r in rows if r.values.get("credit_code")]
+    keys = [name_key(r.values["name"]) for r in rows]
+    # Deliberately unscoped: a duplicate hidden from the importer is still a duplicate.
+    by_code = {f.credit_code: f for f in Firm.objects.filter(credit_code__in=codes)}
+    by_key: dict[str, Firm] = {}
+    for firm in Firm.objects.filter(name_key__in=keys).order_by("-id"):
+        by_key[firm.name_key] = firm
+    known = [f.pk for f in [*by_code.values(), *by_key.values()]]
+    changeable = set(Firm.objects.restrict(actor, CHANGE).filter(pk__in=known).values_list("pk", flat=True))
+    held_tiers: dict[int, dict[int, FirmTier]] = {}
+    for row in FirmTier.objects.filter(firm_id__in=known):
+        held_tiers.setdefault(row.firm_id, {})[row.tier_id] = row
+    held_contacts: dict[int, dict[str, Contact]] = {}
+    for contact in Contact.objects.filter(firm_id__in=known).order_by("id"):
+        held_contacts.setdefault(contact.firm_id, {}).setdefault(contact.name, contact)
+
+    outcomes: list = [None] * len(rows)
+    seen: dict[str, int] = {}
+    new_rows: dict[OrgUnit, list[tuple[int, dict]]] = {}
+    unit = None
+    for i, row in enumerate(rows):
+        v = row.values
+        try:
+            industry = None
+            if v.get("industry"):
+                industry = industries.get(_label_key(v["industry"]))
+                if industry is None:
+                    raise ServiceError(f"没有「{v['industry']}」这个产业，请填写“4+1”产业或战略性新兴产业的名称",
+                                       fields={"industry": "产业不正确"})
+            firm_tiers = parse_tiers(v.get("tiers") or "", v.get("tier_year"), tiers)
+            squad = None
+            if v.get("squad"):
+                squad = squads.get(v["squad"].strip())
+                if squad is None:
+                    raise ServiceError(f"没有名为「{v['squad']}」的小分队", fields={"squad": "小分队不存在"})
+            referrer = pending = None
+            if v.get("referred_by"):
+                referrer = _find_firm(referrers, v["referred_by"])
+                ref = v["referred_by"]
+                pending = next((t for t in (f"c:{personal.fold(ref).upper()}", f"k:{name_key(ref)}") if t in seen), None)
+                if referrer is None and pending is None:
+                    raise ServiceError(f"企业库中没有推荐企业「{v['referred_by']}」，请先录入该企业",
+                                       fields={"referred_by": "没有找到该企业"})
+        except ServiceError as e:
+            outcomes[i] = _row_error(e)
+            continue
+        code, key = v.get("credit_code") or "", name_key(v["name"])
+        tags = ([f"c:{code}"] if code else []) + [f"k:{key}"]
+        earlier = next((seen[t] for t in tags if t in seen), None)
+        if earlier is not None:
+            outcomes[i] = RowError(f"与第 {earlier} 行是同一家企业（统一社会信用代码或名称相同）", "name")
+            continue
+        seen.update(dict.fromkeys(tags, row.row))
+        coded, named = by_code.get(code) if code else None, by_key.get(key)
+        if coded and named and coded.pk != named.pk:
+            outcomes[i] = RowError(f"统一社会信用代码是企业库中「{coded.name}」（编号 {coded.pk}）的，企业名称却与"
+                                   f"「{named.name}」（编号 {named.pk}）重复，请核对", "credit_code")
+            continue
+        firm = coded or named
+        if firm is not None and code and firm.credit_code and firm.credit_code != code:
+            outcomes[i] = RowError(f"企业名称与企业库中的「{firm.name}」（编号 {firm.pk}）重复，但统一社会信用代码不同"
+                                   f"（库中为 {firm.credit_code}），请核对", "credit_code")
+            continue
+        if referrer is not None and firm is not None and referrer.pk == firm.pk:
+            outcomes[i] = RowError("企业不能推荐自己", "referred_by")
+            continue
+        if firm is None:
+            if industry is None or not v.get("region"):
+                outcomes[i] = RowError("新企业请填写产业" if industry is None else "新企业请填写总部所在区域",
+                                       "industry" if industry is None else "region")
+                continue
+            target = v.get("unit")
+            if target is None:
+                try:
+                    target = unit = unit or default_unit(actor, WRITERS, ("department",), "所属单位")
+                except ServiceError as e:
+                    outcomes[i] = RowError(e.message, "unit")
+                    continue
+            contacts = [(v["contact_name"], v.get("contact_title") or "", v.get("phone") or "")] if v.get("contact_name") else []
+            new_rows.setdefault(target, []).append((i, pending if referrer is None else None, tags, {
+                "name": v["name"], "credit_code": code, "industry": industry, "region": v["region"],
+                "city": v.get("city") or "", "referred_by": referrer, "squad": squad, "note": v.get("note") or "",
+                "tiers": firm_tiers, "contacts": contacts}))
+            continue
+        if referrer is None and pending is not None:
+            outcomes[i] = RowError("推荐企业须已在企业库中", "referred_by")
+            continue
+        if firm.pk not in changeable:
+            outcomes[i] = RowError(f"企业库中已有该企业「{firm.name}」（编号 {firm.pk}），但不在您的修改权限内，"
+                                   "请联系其所属单位", "name")
+            continue
+        outcomes[i] = _firm_import_update(actor, firm, v, code=code, industry=industry, squad=squad,
+                                          referrer=referrer, tiers=firm_tiers,
+                                          held_tiers=held_tiers.get(firm.pk, {}),
+                                          held_contacts=held_contacts.get(firm.pk, {}), by_credit_code=bool(coded))
+    # New firms in waves, so a firm referred by a firm further down the sheet is created after it.
+    made: dict[str, Firm] = {}
+    while new_rows:
+        progressed = False
+        for target in list(new_rows):
+            ready = [item for item in new_rows[target] if item[1] is None or item[1] in made]
+            if not ready:
+                continue
+            progressed = True
+            new_rows[target] = [item for item in new_rows[target] if item not in ready]
+            for _i, tag, _tags, data in ready:
+                if tag is not None:
+                    data["referred_by"] = made[tag]
+            created = firm_create_many(actor=actor, unit=target, rows=[item[3] for item in ready])
+            for (i, _tag, tags, _data), firm in zip(ready, created, strict=True):
+                outcomes[i] = "created"
+                made.update(dict.fromkeys(tags, firm))
+            if not new_rows[target]:
+                del new_rows[target]
+        if not progressed:  # referred by a row that was refused
+            for items in new_rows.values():
+                for i, _tag, _tags, _data in items:
+                    outcomes[i] = RowError("推荐企业所在的行未能导入", "referred_by")
+            break
+    return outcomes
+
+
+def _firm_import_update(actor, firm: Firm, v: dict, *, code, industry, squad, referrer, tiers, held_tiers,
+                        held_contacts, by_credit_code: bool) -> str | RowError:
+    changes: dict = {}
+
+    def put(field, value, shown=None):
+        attname = f"{field}_id" if field in ("industry", "squad", "referred_by") else field
+        old = getattr(firm, attname)
+        new = getattr(value, "pk", value)
+        if old != new:
+            changes[field] = [old, new] if shown is None else shown
+            setattr(firm, field, value)
+
+    if by_credit_code and v["name"] != firm.name:  # a firm renamed: its credit code is its identity
+        put("name", v["name"])
+        firm.name_key = name_key(v["name"])
+    if code and not firm.credit_code:
+        put("credit_code", code)
+    for field, value in (("industry", industry), ("region", v.get("region")), ("city", v.get("city")),
+                         ("squad", squad), ("referred_by", referrer), ("note", v.get("note"))):
+        if value not in (None, ""):
+            put(field, value)
+    new_tiers, moved_tiers = [], []
+    for tier, year in tiers:
+        held = held_tiers.get(tier.pk)
+        if held is None:
+            new_tiers.append(FirmTier(firm=firm, tier=tier, year=year))
+        elif held.year != year:
+            moved_tiers.append((held, year))
+    if new_tiers or moved_tiers:
+        changes["tiers"] = [f"{t.tier.code}:{t.year}" for t in new_tiers] + [
+            f"{h.tier.code}:{h.year}->{y}" for h, y in moved_tiers]
+    contact = None
+    if v.get("contact_name"):
+        held = held_contacts.get(v["contact_name"])
+        phone = v.get("phone") or ""
+        if held is None:
+            try:
+                contact = _contact(firm, v["contact_name"], v.get("contact_title") or "", phone)
+            except ServiceError as e:
+                return _row_error(e)
+            changes["contact_add"] = {"contact": contact.name, "phone": contact.phone_masked}
+        elif phone and held.phone_bidx != personal.blind_index("phone", phone):
+            changes["contact_phone"] = {"contact": held.name, "phone": [held.phone_masked, personal.mask_phone(phone)]}
+            held.phone_enc, held.phone_bidx = personal.encrypt(phone), personal.blind_index("phone", phone)
+            held.phone_masked = personal.mask_phone(phone)
+            contact = held
+    if not changes:
+        return "unchanged"
+    if "name" in changes and Firm.objects.filter(name_key=firm.name_key).exclude(pk=firm.pk).exists():
+        return RowError(f"企业名称「{firm.name}」与企业库中的另一家企业重复", "name")
+    firm.save()
+    FirmTier.objects.bulk_create(new_tiers)
+    for held, year in moved_tiers:
+        held.year = year
+        held.save(update_fields=["year"])
+    if contact is not None:
+        contact.save()
+    audit(actor=actor, action=A.UPDATE, unit=firm.org_unit, obj=firm, verb="import", changes=changes)
+    return "updated"
+
+
+_NAMES_SPLIT = re.compile(r"[、;；,，\n]+")
+
+
+def split_names(text) -> list[str]:
+    return [part.strip() for part in _NAMES_SPLIT.split(text or "") if part.strip()]
+
+
+def _firms_named(found: dict[str, Firm], text) -> list[Firm]:
+    firms = []
+    for part in split_names(text):
+        firm = _find_firm(found, part)
+        if firm is None:
+            raise ServiceError(f"企业库中没有「{part}」，请先录入或导入该企业", fields={"firms": "没有找到该企业"})
+        if firm not in firms:
+            firms.append(firm)
+    return firms
+
+
+def project_import_batch(actor, rows, dry_run) -> list:
+    """The project ledger: a row is the project of that name. A new one is created through
+    ``project_create`` (at the 线索 stage); a known one gets its particulars and firms corrected
+    (empty cells leave them as they are). Stages move only on the project page, where the agreement
+    and the licence are uploaded: a 阶段 cell must read the stage the project is at."""
+    industries = industry_lookup()
+    groups = {_label_key(g.name): g for g in HqGroup.objects.all()}
+    found = _firm_finder(actor, [t for r in rows for t in split_names(r.values.get("firms"))])
+    existing: dict[str, list[Project]] = {}
+    for project in Project.objects.filter(name__in=[r.values["name"] for r in rows]).select_related(
+            "industry", "hq_group").prefetch_related("firms"):
+        existing.setdefault(project.name, []).append(project)
+    ids = [p.pk for ps in existing.values() for p in ps]
+    changeable = set(Project.objects.restrict(actor, CHANGE).filter(pk__in=ids).values_list("pk", flat=True))
+    state: dict = {"unit": None}
+    outcomes: list = []
+    for row in rows:
+        v = row.values
+        try:
+            industry = group = None
+            if v.get("industry"):
+                industry = industries.get(_label_key(v["industry"]))
+                if industry is None:
+                    raise ServiceError(f"没有「{v['industry']}」这个产业", fields={"industry": "产业不正确"})
+            if v.get("hq_group"):
+                group = groups.get(_label_key(v["hq_group"]))
+                if group is None:
+                    raise ServiceError(f"没有「{v['hq_group']}」这个工作组，可填："
+                                       + "、".join(g.name for g in HqGroup.objects.all()),
+                                       fields={"hq_group": "工作组不正确"})
+            firms = _firms_named(found, v.get("firms"))
+        except ServiceError as e:
+            outcomes.append(_row_error(e))
+            continue
+        candidates = existing.get(v["name"], [])
+        if len(candidates) > 1:
+            outcomes.append(RowError(f"有 {len(candidates)} 个名为「{v['name']}」的项目，请在项目页面修改", "name"))
+            continue
+        project = candidates[0] if candidates else None
+        stage = v.get("stage")
+        if stage and stage != (project.stage if project else Project.Stage.LEAD):
+            outcomes.append(RowError("项目阶段请在项目页面推进（签约须上传投资协议，注册落地须上传营业执照）；"
+                                     "导入不改变阶段", "stage"))
+            continue
+        if project is None:
+            outcomes.append(_project_import_create(actor, v, industry, group, firms, state))
+            continue
+        if project.pk not in changeable:
+            outcomes.append(RowError(f"项目「{project.name}」不在您的修改权限内", "name"))
+            continue
+        outcomes.append(_project_import_update(actor, project, v, industry, group, firms))
+    return outcomes
+
+
+def _project_import_create(actor, v, industry, group, firms, state: dict) -> str | RowError:
+    if v.get("paid_in"):
+        return RowError("新立项的项目尚无到位资金；到位资金请在项目进展中记录", "paid_in")
+    missing = [label for label, value in (("投资企业", firms), ("产业", industry), ("计划投资", v.get("planned_investment")),
+                                          ("责任工作组", group), ("责任领导", v.get("leader"))) if not value]
+    if missing:
+        return RowError("新项目请填写" + "、".join(missing))
+    target = v.get("unit") or state["unit"]
+    try:
+        if target is None:
+            target = state["unit"] = default_unit(actor, WRITERS, ("department",), "所属单位")
+        with transaction.atomic():
+            project_create(actor=actor, unit=target, firms=firms, name=v["name"], industry=industry,
+                           planned_investment=v["planned_investment"], hq_group=group, leader=v["leader"],
+                           need=v.get("need") or Project.Need.NONE, need_area=v.get("need_area"),
+                           need_use=v.get("need_use") or "")
+    except ServiceError as e:
+        return _row_error(e)
+    except NotInReach as e:
+        return RowError(e.message, "unit")
+    return "created"
+
+
+def _project_import_update(actor, project: Project, v, industry, group, firms) -> str | RowError:
+    need = v.get("need") or project.need
+    try:
+        fields = _project_fields(
+            name=project.name, industry=industry or project.industry,
+            planned_investment=v.get("planned_investment") or project.planned_investment, need=need,
+            need_area=v.get("need_area") if v.get("need_area") is not None else project.need_area,
+            need_use=v.get("need_use") if v.get("need_use") is not None else project.need_use,
+            hq_group=group or project.hq_group, leader=v.get("leader") or project.leader)
+    except ServiceError as e:
+        return _row_error(e)
+    if v.get("paid_in") is not None:
+        fields["paid_in"] = v["paid_in"]
+    changes = {}
+    for field, value in fields.items():
+        old = getattr(project, field)
+        if getattr(old, "pk", old) != getattr(value, "pk", value):
+            changes[field] = [getattr(old, "pk", old), getattr(value, "pk", value)]
+            setattr(project, field, value)
+    before_firms = sorted(f.pk for f in project.firms.all())
+    after_firms = sorted(f.pk for f in firms)
+    if firms and before_firms != after_firms:
+        changes["firms"] = [before_firms, after_firms]
+    if not changes:
+        return "unchanged"
+    project.save()
+    if "firms" in changes:
+        project.firms.set(firms)
+    audit(actor=actor, action=A.UPDATE, unit=project.org_unit, obj=project, verb="import", changes=changes)
+    return "updated"
+
+
+def activity_import_batch(actor, rows, dry_run) -> list:
+    """The activity ledger (走访接待台账): a row is the activity of its firm, kind and date. A new one goes
+    through ``activity_record``; a known one gets its participants, place and summary corrected."""
+    found = _firm_finder(actor, [r.values["firm"] for r in rows])
+    squads = {s.name: s for s in Squad.objects.restrict(actor, VIEW)}
+    firm_ids = [f.pk for f in found.values()]
+    existing = {}
+    for activity in Activity.objects.filter(firm_id__in=firm_ids,
+                                            happened_on__in={r.values["happened_on"] for r in rows}).order_by("id"):
+        existing.setdefault((activity.firm_id, activity.kind, activity.happened_on), activity)
+    changeable = set(Activity.objects.restrict(actor, CHANGE).filter(
+        pk__in=[a.pk for a in existing.values()]).values_list("pk", flat=True))
+    outcomes: list = []
+    for row in rows:
+        v = row.values
+        firm = _find_firm(found, v["firm"])
+        if firm is None:
+            outcomes.append(RowError(f"企业库中没有「{v['firm']}」，请先录入或导入该企业", "firm"))
+            continue
+        squad = None
+        if v.get("squad"):
+            squad = squads.get(v["squad"])
+            if squad is None:
+                outcomes.append(RowError(f"没有名为「{v['squad']}」的小分队", "squad"))
+                continue
+        activity = existing.get((firm.pk, v["kind"], v["happened_on"]))
+        if activity is None:
+            try:
+                with transaction.atomic():
+                    activity_record(actor=actor, firm=firm, kind=v["kind"], happened_on=v["happened_on"],
+                                    participants=v["participants"], summary=v["summary"], place=v.get("place") or "",
+                                    squad=squad)
+            except ServiceError as e:
+                outcomes.append(_row_error(e))
+            except NotInReach:
+                outcomes.append(RowError(f"企业「{firm.name}」不在您的修改权限内", "firm"))
+            else:
+                outcomes.append("created")
+            continue
+        if activity.pk not in changeable:
+            outcomes.append(RowError(f"企业「{firm.name}」的这条活动不在您的修改权限内", "firm"))
+            continue
+        wanted = {"participants": v["participants"], "summary": v["summary"], "place": v.get("place") or "",
+                  "squad_id": squad.pk if squad else activity.squad_id}
+        changes = {f: [getattr(activity, f), value] for f, value in wanted.items() if getattr(activity, f) != value}
+        if not changes:
+            outcomes.append("unchanged")
+            continue
+        for f, (_old, value) in changes.items():
+            setattr(activity, f, value)
+        activity.save(update_fields=list(changes))
+        audit(actor=actor, action=A.UPDATE, unit=firm.org_unit, obj=activity, verb="import",
+              object_repr=f"{activity.get_kind_display()}：{firm.name}", changes=changes)
+        outcomes.append("updated")
+    return outcomes
+
+
+def appeal_import_batch(actor, rows, dry_run) -> list:
+    """Appeals received on paper or by phone: a row is the appeal of its firm, subject and date. A new
+    one goes through ``appeal_create`` (its handler gets the to-do); a registered appeal is worked on
+    its page (replies, resolution), so a row that differs from it is refused."""
+    found = _firm_finder(actor, [r.values["firm"] for r in rows])
+    groups = {_label_key(g.name): g for g in HqGroup.objects.all()}
+    existing = {}
+    for appeal in Appeal.objects.filter(firm_id__in=[f.pk for f in found.values()],
+                                        title__in={r.values["title"] for r in rows}).order_by("id"):
+        existing.setdefault((appeal.firm_id, appeal.title, appeal.received_on), appeal)
+    outcomes: list = []
+    for row in rows:
+        v = row.values
+        firm = _find_firm(found, v["firm"])
+        if firm is None:
+            outcomes.append(RowError(f"企业库中没有「{v['firm']}」，请先录入或导入该企业", "firm"))
+            continue
+        appeal = existing.get((firm.pk, v["title"], v["received_on"]))
+        urgency = v.get("urgency") or Appeal.Urgency.NORMAL
+        if appeal is not None:
+            same = (appeal.category, appeal.urgency, appeal.detail) == (v["category"], urgency, v["detail"])
+            outcomes.append("unchanged" if same else RowError(
+                f"该诉求已登记（编号 {appeal.pk}），请在诉求页面答复或办结；导入不修改已登记的诉求", "title"))
+            continue
+        group = groups.get(_label_key(v.get("owner_group")))
+        if group is None:
+            outcomes.append(RowError("请填写责任工作组，可填：" + "、".join(g.name for g in HqGroup.objects.all()),
+                                     "owner_group"))
+            continue
+        handler = actor
+        if v.get("handler"):
+            people = assignable_users(firm.org_unit)
+            handler = (people.filter(username=v["handler"]).first()
+                       or people.filter(display_name=v["handler"]).first())
+            if handler is None:
+                outcomes.append(RowError(f"没有名为「{v['handler']}」的承办人（填写用户名或姓名）", "handler"))
+                continue
+        try:
+            project = None
+            if v.get("project"):
+                project = Project.objects.restrict(actor, VIEW).filter(name=v["project"], firms=firm).first()
+                if project is None:
+                    raise ServiceError(f"企业「{firm.name}」没有名为「{v['project']}」的项目",
+                                       fields={"project": "没有找到该项目"})
+            with transaction.atomic():
+                appeal_create(actor=actor, firm=firm, category=v["category"], title=v["title"], detail=v["detail"],
+                              urgency=urgency, owner_group=group, handler=handler, received_on=v["received_on"],
+                              project=project)
+        except ServiceError as e:
+            outcomes.append(_row_error(e))
+        except NotInReach:
+            outcomes.append(RowError(f"企业「{firm.name}」不在您的权限范围内", "firm"))
+        else:
+            outcomes.append("created")
+    return outcomes
+
+
+def carrier_report_feed(*, actor, unit: OrgUnit, month: date):
+    """File the unit's carriers as they now stand as its report for ``month`` — the imported sheet
+    fills in the monthly report. Nothing is resubmitted when the report already says exactly that."""
+    from govdesk.core.models import PeriodicReport
+
+    current = PeriodicReport.objects.filter(kind=carrier_report_kind(), org_unit=unit,
+                                            period_start=month.replace(day=1)).first()
+    if current is not None and current.data == carrier_snapshot(unit):
+        return current
+    return carrier_report_submit(actor=actor, unit=unit, month=month)
+
+
+def _carrier_import(actor, rows, dry_run, *, model, clean, fields) -> list:
+    kind = carrier_report_kind()
+    outcomes: list = [None] * len(rows)
+    prepared = []
+    seen: dict[tuple, int] = {}
+    default = None
+    for i, row in enumerate(rows):
+        v = row.values
+        unit = v.get("unit")
+        if unit is None:
+            try:
+                unit = default = default or default_unit(actor, CARRIER_WRITERS, tuple(kind.unit_kinds), "报送单位",
+                                                         prefer_lead=False)
+            except ServiceError as e:
+                outcomes[i] = RowError(e.message, "unit")
+                continue
+        try:
+            values = clean(v)
+        except ServiceError as e:
+            outcomes[i] = _row_error(e)
+            continue
+        key = (unit.pk, values["name"].casefold())
+        if key in seen:
+            outcomes[i] = RowError(f"与第 {seen[key]} 行重复：同一单位的载体名称只能出现一次", "name")
+            continue
+        seen[key] = row.row
+        prepared.append((i, row.__class__(row=row.row, values={**values, "org_unit": unit}), v["month"]))
+    results = upsert(actor=actor, model=model, rows=[p[1] for p in prepared], key=("org_unit", "name"),
+                     build=lambda r: r.values, compare=tuple(f for f in fields if f != "name"),
+                     changeable=model.objects.restrict(actor, CHANGE), unit_of=lambda obj: obj.org_unit)
+    reports: dict[tuple, OrgUnit] = {}
+    for (i, prepared_row, month), outcome in zip(prepared, results, strict=True):
+        outcomes[i] = outcome
+        if not isinstance(outcome, RowError):
+            unit = prepared_row.values["org_unit"]
+            reports[(unit.pk, month)] = unit
+    if not dry_run:  # a dry run is rolled back anyway: the report is filed when the rows are
+        for (_pk, month), unit in sorted(reports.items(), key=lambda item: (item[0][1], item[1].path)):
+            carrier_report_feed(actor=actor, unit=unit, month=month)
+    return outcomes
+
+
+def parcel_import_batch(actor, rows, dry_run) -> list:
+    """A street's or department's own sheet of idle parcels: each row creates or corrects the parcel of
+    that name in the reporting unit, then the sheet is filed as the unit's carrier report for its month."""
+    def clean(v):
+        return _parcel_fields(name=v["name"], location=v.get("location"), area_mu=_str(v.get("area_mu")),
+                              planned_use=v.get("planned_use"), zoning=v.get("zoning"),
+                              status=v.get("status") or Parcel.Status.IDLE, direction=v.get("direction"))
+
+    return _carrier_import(actor, rows, dry_run, model=Parcel, clean=clean, fields=PARCEL_FIELDS)
+
+
+def building_import_batch(actor, rows, dry_run) -> list:
+    """A street's or department's own sheet of commercial buildings, filed like ``parcel_import_batch``."""
+    def clean(v):
+        return _building_fields(name=v["name"], address=v.get("address"), total_area=_str(v.get("total_area")),
+                                vacant_area=_str(v.get("vacant_area")), rent=_str(v.get("rent")),
+                                owner=v.get("owner"), main_tenants=v.get("main_tenants"), direction=v.get("direction"))
+
+    return _carrier_import(actor, rows, dry_run, model=Building, clean=clean, fields=BUILDING_FIELDS)
+
+
+def _str(value) -> str:
+    return "" if value is None else str(value)

@@ -17,6 +17,7 @@ from govdesk.core.listing import keyset_page
 from govdesk.core.models import OrgUnit, User
 from govdesk.core.reach import CHANGE, VIEW, Role, get_in_reach, roles_of
 from govdesk.core.views import fail
+from govdesk.core.views_tables import export_page
 
 from . import charts, queries, services
 from .forms import (
@@ -134,6 +135,8 @@ def _firm_filters(request) -> dict:
 @login_required
 def firms(request):
     filters = _firm_filters(request)
+    if request.GET.get("export") == "xlsx":
+        return export_page(request, "invest-firms", filters)
     page = keyset_page(queries.firms_visible(request.user, **filters).distinct(), request.GET,
                        sorts={"name": "name", "created": "created_at"}, default="name")
     context = {"page": page, "filters": filters, "industries": Industry.objects.all(), "tiers": Tier.objects.all(),
@@ -354,6 +357,8 @@ def squads(request):
 @login_required
 def squad_detail(request, pk):
     squad = get_in_reach(Squad, request.user, VIEW, pk=pk)
+    if request.GET.get("export") == "xlsx":
+        return export_page(request, "invest-activities", {"squad": str(squad.pk)})
     can_change = _can(request.user, Squad, squad)
     form = SquadMemberForm(request.POST or None, people=_people(squad.org_unit))
     if request.method == "POST" and can_change and form.is_valid():
@@ -420,6 +425,8 @@ def _project_filters(request) -> dict:
 @login_required
 def projects(request):
     filters = _project_filters(request)
+    if request.GET.get("export") == "xlsx":
+        return export_page(request, "invest-projects", filters)
     today = _today()
     qs = queries.projects_visible(request.user, today=today, **filters)
     view = "kanban" if request.GET.get("view") == "kanban" else "table"
@@ -558,6 +565,11 @@ def document_download(request, pk):
 @login_required
 def appeals(request):
     today = _today()
+    if request.GET.get("export") == "xlsx":
+        g = request.GET
+        return export_page(request, "invest-appeals", {
+            "status": g.get("status", "open") or "all", "category": g.get("category", ""),
+            "overdue": "1" if g.get("overdue") == "1" else "", "search": g.get("q", "")})
     visible = Appeal.objects.restrict(request.user, VIEW)
     escalated = services.appeals_escalate(today=today, appeals=visible)
     if escalated:
@@ -737,6 +749,10 @@ def meeting_minutes(request, pk):
 def carriers(request):
     g = request.GET
     kind = "buildings" if g.get("kind") == "buildings" else "parcels"
+    if g.get("export") == "xlsx":
+        filters = ({"unit": g.get("unit", ""), "status": g.get("status", ""), "use": g.get("use", "")}
+                   if kind == "parcels" else {"unit": g.get("unit", ""), "vacant": g.get("vacant", "")})
+        return export_page(request, f"invest-{kind}", filters)
     if kind == "parcels":
         qs = queries.parcels_visible(request.user, unit=g.get("unit", ""), status=g.get("status", ""),
                                      use=g.get("use", ""))

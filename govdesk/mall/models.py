@@ -330,12 +330,18 @@ class Order(Scoped):
     settled_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField("取消原因", max_length=300, blank=True)
+    # An order imported from another mall (商城历史订单): where it came from and its number
+    # there; both empty for orders placed here. Imported orders are supervised like the rest.
+    source = models.CharField("来源商城", max_length=50, blank=True)
+    external_no = models.CharField("原订单号", max_length=64, blank=True)
 
     reach = Reach(view=ORDER_UNIT_VIEW, change=ORDER_UNIT_CHANGE | ORDER_SUPPLIER_ROLES)
 
     class Meta:
         verbose_name = "订单"
         constraints = [
+            models.UniqueConstraint(fields=["source", "external_no"], condition=~Q(external_no=""),
+                                    name="mall_order_external_unique"),
             models.CheckConstraint(condition=Q(total__lte=models.F("list_total")), name="mall_order_total_le_list"),
             models.CheckConstraint(condition=Q(total__gt=0), name="mall_order_total_positive"),
         ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 from django.db import IntegrityError, transaction
@@ -995,3 +995,415 @@ def sweep(*, today: date | None = None, since: date | None = None) -> int:
     return raised
 
 
+
+
+# --- tables: the import batches of imports.py ----------------------------------------------------------
+#
+# Each answers, per valid row and in order, "created" / "updated" / "unchanged" or a RowError, writes in
+# bulk inside the engine's batch transaction and audits one event per record it creates or changes.
+
+TABLE_CHUNK = 400  # SQLite's limit on query parameters
+DEFAULT_SINGLE_LIMIT = Decimal("500000.00")
+
+
+def _chunked(values) -> list[list]:
+    values = sorted(values, key=str)
+    return [values[i:i + TABLE_CHUNK] for i in range(0, len(values), TABLE_CHUNK)]
+
+
+def _district_id(unit: OrgUnit) -> int:
+    return int(unit.path.strip("/").split("/")[0])
+
+
+def _admin_district(actor) -> OrgUnit | None:
+    """The district whose catalogue the actor maintains (a district administrator's)."""
+    if not paths_for(actor, {Role.DISTRICT_ADMIN}):
+        return None
+    return OrgUnit.objects.restrict(actor, CHANGE).filter(kind=OrgUnit.Kind.DISTRICT).order_by("path").first()
+
+
+def _text(value) -> str:
+    return personal.fold(value or "").strip()
+
+
+def product_identity(category_id: int, brand: str, model: str, name: str) -> tuple:
+    """How a table row names a product: brand + model within the category, or brand + name
+    when the product has no model (case and full-width forms ignored)."""
+    brand, model = _text(brand).casefold(), _text(model).casefold()
+    return (category_id, brand, "model", model) if model else (category_id, brand, "name", _text(name).casefold())
+
+
+def _products_by_identity(category_ids) -> dict[tuple, list[Product]]:
+    found: dict[tuple, list[Product]] = defaultdict(list)
+    for chunk in _chunked(category_ids):
+        for product in Product.objects.filter(category_id__in=chunk).select_related("category__org_unit"):
+            found[product_identity(product.category_id, product.brand, product.model, product.name)].append(product)
+    return found
+
+
+def _duplicate_products(found: list[Product], category: Category, label: str):
+    from govdesk.core.tables import RowError
+
+    return RowError(f"品目「{category.name}」中有 {len(found)} 个相同的商品（{label}），请先在商城中合并", "model")
+
+
+def categories_import_batch(actor, rows, dry_run):
+    """品目 by code in the actor's district: created or updated (name, flags, limits)."""
+    from govdesk.core.tables.bulk import upsert
+
+    district = _admin_district(actor)
+    if district is None:
+        raise ServiceError("只有区级管理员可以导入品目")
+
+    def build(row):
+        values = row.values
+        return {"org_unit": district, "code": values["code"], "name": values["name"],
+                "initials": pinyin_of(values["name"])[1],
+                "is_mall": True if values["is_mall"] is None else values["is_mall"],
+                "is_encouraged": bool(values["is_encouraged"]),
+                "single_limit": values["single_limit"] or DEFAULT_SINGLE_LIMIT,
+                "annual_limit": values["annual_limit"]}
+
+    return upsert(actor=actor, model=Category, rows=rows, key=("org_unit", "code"), build=build,
+                  compare=("name", "is_mall", "is_encouraged", "single_limit", "annual_limit"),
+                  changeable=Category.objects.restrict(actor, CHANGE), unit_of=lambda c: c.org_unit)
+
+
+def products_import_batch(actor, rows, dry_run):
+    """One row per offer: the product (found by category + brand + model, or + name without a
+    model; created by a district administrator when new) and the supplier's offer of it, which
+    the listing rule judges as ``offer_save`` does — a row priced too far above the reference is
+    refused with the rule's reason, and a supplier not admitted to the category is refused."""
+    from govdesk.core.tables import RowError
+
+    admin_paths = paths_for(actor, {Role.DISTRICT_ADMIN})
+    districts = {_district_id(r.values["supplier"]) for r in rows}
+    categories: dict[tuple, Category] = {}
+    for chunk in _chunked({r.values["category"] for r in rows}):
+        for category in Category.objects.filter(org_unit_id__in=districts, code__in=chunk).select_related("org_unit"):
+            categories[(category.org_unit_id, category.code)] = category
+    products = _products_by_identity({c.pk for c in categories.values()})
+    suppliers = {r.values["supplier"].pk for r in rows}
+    admitted = set(Admission.objects.filter(supplier_id__in=suppliers, status=Admission.Status.ADMITTED)
+                   .values_list("supplier_id", "category_id"))
+    offers: dict[tuple, Offer] = {}
+    for chunk in _chunked([p.pk for found in products.values() for p in found]):
+        for offer in Offer.objects.filter(product_id__in=chunk, supplier_id__in=suppliers):
+            offers[(offer.product_id, offer.supplier_id)] = offer
+    policies: dict[int, MallPolicy] = {}
+
+    outcomes: list = []
+    new_products: dict[tuple, Product] = {}
+    changed_products: dict[int, tuple[Product, dict]] = {}
+    described: dict[tuple, tuple[int, tuple]] = {}  # identity -> (row, description) decided first
+    offered: dict[tuple, int] = {}
+    new_offers: list[Offer] = []
+    changed_offers: list[tuple[Offer, dict]] = []
+    now = timezone.now()
+    for row in rows:
+        values = row.values
+        supplier: OrgUnit = values["supplier"]
+        category = categories.get((_district_id(supplier), values["category"]))
+        if category is None:
+            outcomes.append(RowError(f"品目编码「{values['category']}」不存在", "category"))
+            continue
+        if (supplier.pk, category.pk) not in admitted:
+            outcomes.append(RowError(f"「{supplier.name}」尚未获准在品目「{category.name}」供货，请先申请准入",
+                                     "supplier"))
+            continue
+        brand, model, name = _text(values["brand"]), _text(values["model"]), _text(values["name"])
+        description = (name, _text(values["unit"]) or "件", (values["specs"] or "").strip())
+        identity = product_identity(category.pk, brand, model, name)
+        label = " ".join(x for x in (brand, model or name) if x)
+        if (supplier.pk, identity) in offered:
+            outcomes.append(RowError(f"与第 {offered[(supplier.pk, identity)]} 行是同一供应商对同一商品的报价",
+                                     "model"))
+            continue
+        editor = any(category.org_unit.path.startswith(path) for path in admin_paths)
+        found = products.get(identity, [])
+        if len(found) > 1:
+            outcomes.append(_duplicate_products(found, category, label))
+            continue
+        product = found[0] if found else new_products.get(identity)
+        if product is None and not editor:
+            outcomes.append(RowError(f"商品「{label}」尚未建档，只有区级管理员可以新增商品", "name"))
+            continue
+        if editor and identity in described and described[identity][1] != description:
+            outcomes.append(RowError(f"同一商品的名称、单位或规格与第 {described[identity][0]} 行不一致", "name"))
+            continue
+        price, stock = values["list_price"], values["stock"] or 0
+        reason = listing_block_reason(product, price, policies.setdefault(
+            category.org_unit_id, policy_for(category.org_unit))) if product is not None else ""
+        if reason:
+            outcomes.append(RowError(reason, "list_price"))
+            continue
+        # The row is accepted: plan its writes.
+        offered[(supplier.pk, identity)] = row.row
+        product_changed = False
+        if product is None:
+            product = Product(org_unit=category.org_unit, category=category, name=name, brand=brand[:100],
+                              model=model[:100], unit=description[1], specs=description[2],
+                              initials=pinyin_of(f"{brand}{name}")[1][:200])
+            new_products[identity] = product
+            product_changed = True
+        elif editor and identity not in described and product.pk is not None:
+            current = (product.name, product.unit, product.specs)
+            if current != description:
+                changes = {k: [old, new] for k, old, new in zip(("name", "unit", "specs"), current, description,
+                                                                strict=True) if old != new}
+                product.name, product.unit, product.specs = description
+                product.initials = pinyin_of(f"{product.brand}{product.name}")[1][:200]
+                changed_products[product.pk] = (product, changes)
+                product_changed = True
+        if editor:
+            described.setdefault(identity, (row.row, description))
+        offer = offers.get((product.pk, supplier.pk)) if product.pk else None
+        if offer is None:
+            offer = Offer(product=product, supplier=supplier, list_price=price, stock=stock,
+                          status=Offer.Status.LISTED, blocked_reason="")
+            new_offers.append(offer)
+            outcomes.append("created")
+            continue
+        before = {"list_price": offer.list_price, "stock": offer.stock, "status": offer.status}
+        after = {"list_price": price, "stock": stock, "status": Offer.Status.LISTED}
+        changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+        if changes:
+            offer.list_price, offer.stock, offer.status, offer.blocked_reason = price, stock, Offer.Status.LISTED, ""
+            offer.updated_at = now
+            changed_offers.append((offer, changes))
+        outcomes.append("updated" if changes or product_changed else "unchanged")
+
+    Product.objects.bulk_create(list(new_products.values()), batch_size=1000)
+    if changed_products:
+        Product.objects.bulk_update([p for p, _c in changed_products.values()], ["name", "unit", "specs", "initials"],
+                                    batch_size=1000)
+    for offer in new_offers:
+        offer.product = offer.product  # the product's pk is known now
+    Offer.objects.bulk_create(new_offers, batch_size=1000)
+    if changed_offers:
+        Offer.objects.bulk_update([o for o, _c in changed_offers], ["list_price", "stock", "status", "blocked_reason",
+                                                                    "updated_at"], batch_size=1000)
+    entries = [Entry(action=A.CREATE, unit=p.org_unit, obj=p, verb="import",
+                     changes={"category": p.category.code, "name": p.name, "brand": p.brand, "model": p.model})
+               for p in new_products.values()]
+    entries += [Entry(action=A.UPDATE, unit=p.org_unit, obj=p, verb="import", changes=c)
+                for p, c in changed_products.values()]
+    entries += [Entry(action=A.CREATE, unit=o.supplier, obj=o, verb="import",
+                      changes={"product": o.product_id, "list_price": o.list_price, "stock": o.stock,
+                               "status": o.status})
+                for o in new_offers]
+    entries += [Entry(action=A.UPDATE, unit=o.supplier, obj=o, verb="import", changes=c) for o, c in changed_offers]
+    audit_many(actor=actor, entries=entries)
+    return outcomes
+
+
+def reference_prices_import_batch(actor, rows, dry_run):
+    """Market prices by (product, date, source): new observations are kept, a changed price on the
+    same day and source is corrected; each product's newest observation becomes its reference and,
+    as in ``reference_price_record``, listed offers now too far above it are blocked."""
+    from govdesk.core.tables import RowError
+
+    district = _admin_district(actor)
+    if district is None:
+        raise ServiceError("只有区级管理员可以导入市场参考价")
+    categories = {c.code: c for c in Category.objects.filter(org_unit=district)}
+    products = _products_by_identity({c.pk for c in categories.values()})
+    outcomes: list = []
+    planned: list[tuple[Product, dict]] = []
+    for row in rows:
+        values = row.values
+        category = categories.get(values["category"])
+        if category is None:
+            outcomes.append(RowError(f"品目编码「{values['category']}」不存在", "category"))
+            continue
+        identity = product_identity(category.pk, values["brand"], values["model"], values["name"])
+        label = " ".join(x for x in (_text(values["brand"]), _text(values["model"]) or _text(values["name"])) if x)
+        found = products.get(identity, [])
+        if not found:
+            outcomes.append(RowError(f"品目「{category.name}」中没有商品「{label}」", "model"))
+            continue
+        if len(found) > 1:
+            outcomes.append(_duplicate_products(found, category, label))
+            continue
+        planned.append((found[0], values))
+        outcomes.append(None)
+    existing: dict[tuple, ReferencePrice] = {}
+    for chunk in _chunked({p.pk for p, _v in planned}):
+        for record in ReferencePrice.objects.filter(product_id__in=chunk):
+            existing[(record.product_id, record.observed_on, record.source.casefold())] = record
+    created: list[ReferencePrice] = []
+    corrected: list[tuple[ReferencePrice, dict]] = []
+    results = iter(planned)
+    for i, outcome in enumerate(outcomes):
+        if outcome is not None:
+            continue
+        product, values = next(results)
+        source = _text(values["source"])
+        record = existing.get((product.pk, values["observed_on"], source.casefold()))
+        if record is None:
+            record = ReferencePrice(product=product, price=values["price"], observed_on=values["observed_on"],
+                                    source=source, recorded_by=actor)
+            existing[(product.pk, values["observed_on"], source.casefold())] = record
+            created.append(record)
+            outcomes[i] = "created"
+        elif record.price != values["price"]:
+            corrected.append((record, {"price": [record.price, values["price"]]}))
+            record.price = values["price"]
+            outcomes[i] = "updated"
+        else:
+            outcomes[i] = "unchanged"
+    ReferencePrice.objects.bulk_create(created, batch_size=1000)
+    if corrected:
+        ReferencePrice.objects.bulk_update([r for r, _c in corrected], ["price"], batch_size=1000)
+    entries = [Entry(action=A.CREATE, unit=r.product.org_unit, obj=r, verb="import",
+                     changes={"product": r.product_id, "price": r.price, "observed_on": r.observed_on,
+                              "source": r.source}) for r in created]
+    entries += [Entry(action=A.UPDATE, unit=r.product.org_unit, obj=r, verb="import", changes=c) for r, c in corrected]
+    entries += _refresh_references({r.product_id: r.product for r in created} | {r.product_id: r.product
+                                                                                for r, _c in corrected}, district)
+    audit_many(actor=actor, entries=entries)
+    return outcomes
+
+
+def _refresh_references(products: dict[int, Product], district: OrgUnit) -> list[Entry]:
+    """Copy each product's newest observation to it; block listed offers too far above it."""
+    newest: dict[int, ReferencePrice] = {}
+    for chunk in _chunked(products):
+        for record in ReferencePrice.objects.filter(product_id__in=chunk).order_by("product_id", "-observed_on", "-id"):
+            newest.setdefault(record.product_id, record)
+    changed = []
+    for pk, record in newest.items():
+        product = products[pk]
+        if (product.reference_price, product.reference_date, product.reference_source) != (
+                record.price, record.observed_on, record.source):
+            product.reference_price, product.reference_date, product.reference_source = (
+                record.price, record.observed_on, record.source)
+            changed.append(product)
+    Product.objects.bulk_update(changed, ["reference_price", "reference_date", "reference_source"], batch_size=1000)
+    policy = policy_for(district)
+    by_pk = {p.pk: p for p in changed}
+    entries, blocked = [], []
+    for chunk in _chunked(by_pk):
+        for offer in Offer.objects.select_related("supplier").filter(product_id__in=chunk, status=Offer.Status.LISTED):
+            reason = listing_block_reason(by_pk[offer.product_id], offer.list_price, policy)
+            if reason:
+                offer.status, offer.blocked_reason = Offer.Status.BLOCKED, reason
+                blocked.append(offer)
+                entries.append(Entry(action=A.STATE, unit=offer.supplier, obj=offer, verb="block",
+                                     changes={"status": ["listed", "blocked"], "reason": reason,
+                                              "reference": by_pk[offer.product_id].reference_price}))
+    Offer.objects.bulk_update(blocked, ["status", "blocked_reason"], batch_size=1000)
+    return entries
+
+
+HISTORY_ROLES = frozenset({Role.PURCHASER, Role.DEPARTMENT_OFFICER, Role.STREET_OFFICER, Role.DISTRICT_ADMIN})
+HISTORY_STATUSES = (Order.Status.SETTLED, Order.Status.ACCEPTED, Order.Status.SHIPPED, Order.Status.CONFIRMED,
+                    Order.Status.CANCELLED)
+
+
+def _suppliers_named(texts: set[str]) -> tuple[dict[str, OrgUnit], dict[str, list[OrgUnit]]]:
+    by_code: dict[str, OrgUnit] = {}
+    by_name: dict[str, list[OrgUnit]] = defaultdict(list)
+    for chunk in _chunked(texts):
+        for unit in OrgUnit.objects.filter(kind=OrgUnit.Kind.ENTERPRISE).filter(Q(code__in=chunk) | Q(name__in=chunk)):
+            if unit.code in texts:
+                by_code[unit.code] = unit
+            if unit.name in texts:
+                by_name[unit.name].append(unit)
+    return by_code, by_name
+
+
+def history_orders_import_batch(actor, rows, dry_run):
+    """Orders placed in other malls (来源商城 + 原订单号), written as orders of their units so the
+    figures and every supervision rule cover them; the rules run on the imported orders at once
+    (the periodic sweep sees them as well)."""
+    from govdesk.core.tables import RowError
+
+    roots = paths_for(actor, HISTORY_ROLES)
+    districts = {_district_id(r.values["org_unit"]) for r in rows}
+    categories: dict[int, list[Category]] = defaultdict(list)
+    for category in Category.objects.filter(org_unit_id__in=districts):
+        categories[category.org_unit_id].append(category)
+    by_code, by_name = _suppliers_named({r.values["supplier"] for r in rows})
+    existing: dict[tuple, Order] = {}
+    for chunk in _chunked({r.values["external_no"] for r in rows}):
+        for order in Order.objects.filter(external_no__in=chunk).select_related("org_unit"):
+            existing[(order.source, order.external_no)] = order
+
+    outcomes: list = []
+    created: list[Order] = []
+    changed: list[tuple[Order, dict]] = []
+    fields = ("org_unit_id", "supplier_id", "category_id", "total", "list_total", "placed_on", "status")
+    for row in rows:
+        values = row.values
+        unit: OrgUnit = values["org_unit"]
+        district = _district_id(unit)
+        code, name = values["category_code"], values["category_name"]
+        if code:
+            category = next((c for c in categories[district] if c.code == code), None)
+            if category is None:
+                outcomes.append(RowError(f"品目编码「{code}」不存在", "category_code"))
+                continue
+        else:
+            matching = [c for c in categories[district] if c.name == name]
+            if len(matching) != 1:
+                outcomes.append(RowError(f"品目「{name}」不存在" if not matching else
+                                         f"有 {len(matching)} 个名为「{name}」的品目，请改填品目编码", "category_name"))
+                continue
+            category = matching[0]
+        text = values["supplier"]
+        suppliers = [by_code[text]] if text in by_code else by_name.get(text, [])
+        suppliers = [s for s in suppliers if _district_id(s) == district]
+        if len(suppliers) != 1:
+            outcomes.append(RowError(f"供应商「{text}」不在本区的企业名录中，请先在组织机构中登记该企业" if not suppliers
+                                     else f"有 {len(suppliers)} 家名为「{text}」的企业，请改填企业编码", "supplier"))
+            continue
+        total = values["total"]
+        list_total = values["list_total"] or total
+        placed_on: date = values["placed_on"]
+        status = values["status"] or Order.Status.SETTLED
+        wanted = {"org_unit_id": unit.pk, "supplier_id": suppliers[0].pk, "category_id": category.pk, "total": total,
+                  "list_total": list_total, "placed_on": placed_on, "status": status}
+        placed_at = timezone.make_aware(datetime.combine(placed_on, time(9)))
+        source, number = values["source"], values["external_no"]
+        order = existing.get((source, number))
+        if order is None:
+            order = Order(source=source, external_no=number, placed_at=placed_at, day=day_number(placed_on),
+                          savings=list_total - total, **wanted)
+            existing[(source, number)] = order
+            created.append(order)
+            outcomes.append("created")
+            continue
+        if not any(order.org_unit.path.startswith(root) for root in roots):
+            outcomes.append(RowError(f"{source}订单 {number} 已由其他单位导入，不在您的权限范围内", "external_no"))
+            continue
+        changes = {k: [getattr(order, k), v] for k, v in wanted.items() if getattr(order, k) != v}
+        if not changes:
+            outcomes.append("unchanged")
+            continue
+        for key, value in wanted.items():
+            setattr(order, key, value)
+        order.placed_at, order.day, order.savings = placed_at, day_number(placed_on), list_total - total
+        changed.append((order, changes))
+        outcomes.append("updated")
+
+    Order.objects.bulk_create(created, batch_size=1000)
+    if changed:
+        Order.objects.bulk_update([o for o, _c in changed], [*(f.removesuffix("_id") for f in fields), "placed_at",
+                                                             "day", "savings"], batch_size=1000)
+    units = {u.pk: u for u in OrgUnit.objects.filter(pk__in={o.org_unit_id for o in created}
+                                                      | {o.org_unit_id for o, _c in changed})}
+    entries = [Entry(action=A.CREATE, unit=units[o.org_unit_id], obj=o, verb="import",
+                     changes={"source": o.source, "external_no": o.external_no, "supplier": o.supplier_id,
+                              "category": o.category_id, "total": o.total, "list_total": o.list_total,
+                              "placed_on": o.placed_on, "status": o.status}) for o in created]
+    entries += [Entry(action=A.UPDATE, unit=units[o.org_unit_id], obj=o, verb="import", changes=c)
+                for o, c in changed]
+    audit_many(actor=actor, entries=entries)
+    touched = [o.pk for o in created] + [o.pk for o, _c in changed]
+    if touched and not dry_run:
+        today = timezone.localdate()
+        for district in OrgUnit.objects.filter(pk__in=districts):
+            targets = Order.objects.filter(pk__in=touched, org_unit__path__startswith=district.path)
+            supervision.raise_flags(supervision.check(targets, policy_for(district), today=today, sweep=True))
+    return outcomes

@@ -21,11 +21,13 @@ urlpatterns = [
     path("cart/<int:pk>/", views.cart_line, name="cart_line"),
     path("cart/place/", views.order_place, name="order_place"),
     path("orders/", views.orders, name="orders"),
+    path("orders/export/", views.orders_export, name="orders_export"),
     path("orders/<int:pk>/", views.order_detail, name="order"),
     path("orders/<int:pk>/<str:action>/", views.order_action, name="order_action"),
     path("orders/<int:pk>/negotiation/<str:action>/", views.negotiate, name="negotiate"),
     path("approvals/", views.approvals, name="approvals"),
     path("settings/", views.settings_page, name="settings"),
     path("flags/", views.flags, name="flags"),
+    path("flags/export/", views.flags_export, name="flags_export"),
     path("flags/<int:pk>/", views.flag_detail, name="flag"),
 ]

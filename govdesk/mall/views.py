@@ -13,6 +13,7 @@ from govdesk.core.listing import keyset_page
 from govdesk.core.models import OrgUnit
 from govdesk.core.reach import CHANGE, VIEW, Role, get_in_reach, paths_for, roles_of
 from govdesk.core.views import fail
+from govdesk.core.views_tables import export_page
 
 from . import queries, services
 from .forms import (
@@ -281,6 +282,13 @@ def orders(request):
 
 
 @login_required
+def orders_export(request):
+    """The order list's rows (its filters, the user's reach) as an xlsx."""
+    return export_page(request, "mall-orders", {"status": request.GET.get("status", ""),
+                                                "q": request.GET.get("q", "").strip()})
+
+
+@login_required
 def order_detail(request, pk):
     order = get_in_reach(queries.orders_visible(request.user), request.user, VIEW, pk=pk)
     sides = services.sides_of(request.user, order)
@@ -437,6 +445,14 @@ def flags(request):
     page = keyset_page(qs, request.GET, sorts={"raised": "raised_at"}, default="-raised")
     return _render(request, "mall/flags.html", {"page": page, "status": status, "rule": request.GET.get("rule", ""),
                                                 "rules": Flag.Rule.choices, "statuses": Flag.Status.choices})
+
+
+@login_required
+def flags_export(request):
+    if not queries.is_supervising(request.user):
+        raise NotInReach()
+    return export_page(request, "mall-flags", {"status": request.GET.get("status", "active") or "all",
+                                               "rule": request.GET.get("rule", "")})
 
 
 @login_required
