@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from govdesk.core import personal
@@ -245,10 +245,13 @@ def _apply(record: Record, cleaned: dict) -> None:
     record.content_hash = content_hash(cleaned)
 
 
-def duplicate_error(actor, existing: Record) -> Conflict:
+def duplicate_error(actor, existing: Record, visible: bool | None = None) -> Conflict:
     """Point to the existing record and its collector — or, when it lies outside the actor's
-    reach, say only that it exists and which street holds it."""
-    if Record.objects.restrict(actor, VIEW).filter(pk=existing.pk).exists():
+    reach, say only that it exists and which street holds it. ``visible`` saves the query
+    when the caller knows already."""
+    if visible is None:
+        visible = Record.objects.restrict(actor, VIEW).filter(pk=existing.pk).exists()
+    if visible:
         message = (f"该身份证号已登记：{existing.name}（{existing.org_unit.name}，记录编号 {existing.pk}），"
                    f"采集员 {existing.collector.label}，请勿重复采集")
     else:
@@ -932,6 +935,118 @@ def record_bulk_create(*, actor, items: list[dict], submit: bool = True) -> list
                                            changes={"status": r.status, "category": r.category.name})
                                      for r in built])
     return built
+
+
+_PLAIN_DB_TYPES = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
+
+
+def _insert_records(records: list[Record]) -> None:
+    """Insert new records with one prepared statement per 500 rows and give them their pks.
+
+    ``bulk_create`` prepares every field of every row through the ORM (and on SQLite sends 20
+    rows per INSERT for Record's 50 columns): for an import that was half of the time spent.
+    Plain columns go to the driver as they are; dates, UUIDs and JSON are adapted by the
+    database backend, as the ORM would."""
+    if not records:
+        return
+    connection = transaction.get_connection()
+    now = timezone.now()
+    fields = [f for f in Record._meta.concrete_fields if not f.primary_key]
+    prepare = []
+    for field in fields:
+        if isinstance(field, models.DateTimeField):
+            prepare.append((field.attname, connection.ops.adapt_datetimefield_value))
+        elif isinstance(field, models.DateField):
+            prepare.append((field.attname, connection.ops.adapt_datefield_value))
+        elif isinstance(field, _PLAIN_DB_TYPES):
+            prepare.append((field.attname, None))
+        else:
+            prepare.append((field.attname, lambda v, f=field: f.get_db_prep_save(v, connection)))
+    for record in records:
+        record.created_at = record.updated_at = now
+    quote = connection.ops.quote_name
+    sql = (f"INSERT INTO {quote(Record._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))})")
+    with connection.cursor() as cursor:
+        for start in range(0, len(records), 500):
+            cursor.executemany(sql, [[getattr(r, name) if adapt is None else adapt(getattr(r, name))
+                                      for name, adapt in prepare] for r in records[start:start + 500]])
+    by_bidx = {r.id_number_bidx: r for r in records}
+    keys = list(by_bidx)
+    for start in range(0, len(keys), 400):  # SQLite's limit on query parameters
+        for pk, bidx in Record.objects.filter(id_number_bidx__in=keys[start:start + 400]).values_list(
+                "pk", "id_number_bidx"):
+            by_bidx[bidx].pk = pk
+            by_bidx[bidx]._state.adding = False
+
+
+@transaction.atomic
+def record_import_rows(*, actor, items: list[dict]) -> list:
+    """Collect many records from an import, each on its own: answers per item ``"created"``,
+    ``"unchanged"`` (the same person is registered with the same content, and the actor sees
+    the record) or the ``ServiceError`` that refused it (nothing written for it).
+
+    The rules are the entry form's: ``clean_record``, the community within the actor's reach,
+    and one record per ID number in the whole district (refused with the entry form's message,
+    also between two items of the same call). Imported records wait for review (已采集待审核)
+    with the importer as collector. New records are written with ``bulk_create`` and get one
+    audit event each. ``category`` and ``community`` should be given as objects (no query per item).
+    """
+    allowed = reach_paths(actor, WORKERS - READ_ONLY_ROLES)
+    now = timezone.now()
+    today = timezone.localdate(now)
+    outcomes: list = [None] * len(items)
+    built: dict[int, Record] = {}
+    masked: dict[int, str] = {}
+    for i, data in enumerate(items):
+        try:
+            cleaned = clean_record(data)
+        except ServiceError as e:
+            outcomes[i] = e
+            continue
+        community = cleaned["community"]
+        if not any(community.path.startswith(root) for root in allowed):
+            message = f"「{community.name}」不在您的采集范围内"
+            outcomes[i] = ServiceError(message, fields={"community": message})
+            continue
+        record = Record(collector=actor, status=S.COLLECTED, collected_at=now, collected_on=today)
+        _apply(record, cleaned)
+        record.origin_hash = record.content_hash
+        built[i] = record
+        masked[i] = personal.mask_id_number(cleaned["id_number"])
+
+    bidxs = sorted({r.id_number_bidx for r in built.values()})
+    existing: dict[str, Record] = {}
+    for start in range(0, len(bidxs), 400):  # SQLite's limit on query parameters
+        existing.update((r.id_number_bidx, r) for r in Record.objects.filter(
+            id_number_bidx__in=bidxs[start:start + 400]).select_related("org_unit", "street", "collector"))
+    visible: set[int] = set()
+    ids = [r.pk for r in existing.values()]
+    for start in range(0, len(ids), 400):
+        visible.update(Record.objects.restrict(actor, VIEW).filter(pk__in=ids[start:start + 400])
+                       .values_list("pk", flat=True))
+    new: list[Record] = []
+    first_row: dict[str, int] = {}
+    for i, record in built.items():
+        old = existing.get(record.id_number_bidx)
+        if old is not None:
+            if old.pk in visible and old.content_hash == record.content_hash:
+                outcomes[i] = "unchanged"
+            else:
+                outcomes[i] = duplicate_error(actor, old, visible=old.pk in visible)
+            continue
+        if record.id_number_bidx in first_row:
+            message = f"与第 {first_row[record.id_number_bidx] + 1} 条身份证号重复"
+            outcomes[i] = ServiceError(message, fields={"id_number": message})
+            continue
+        first_row[record.id_number_bidx] = i
+        new.append(record)
+        outcomes[i] = "created"
+    _insert_records(new)
+    audit_many(actor=actor, entries=[Entry(action=A.CREATE, unit=r.org_unit, obj=r, verb="import", changes={
+        "name": r.name, "id_number": masked[i], "category": r.category.name,
+        "community": r.org_unit.name, "status": r.status}) for i, r in built.items() if outcomes[i] == "created"])
+    return outcomes
 
 
 def _bulk_transition(actor, records, source: str, target: str, verb: str, **values) -> int:

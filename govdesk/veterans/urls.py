@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("expected/", views.expected, name="expected"),
     path("records/", views.records, name="records"),
+    path("records/export/", views.records_export, name="records_export"),
     path("records/new/", views.record_new, name="record_new"),
     path("records/<int:pk>/", views.record_detail, name="record"),
     path("records/<int:pk>/edit/", views.record_edit, name="record_edit"),

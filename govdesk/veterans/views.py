@@ -130,6 +130,25 @@ def records(request):
 
 
 @login_required
+@require_POST
+def records_export(request):
+    """导出 Excel: the list page's rows with its filters, through the tables engine."""
+    from govdesk.core.tables.jobs import table_job_start
+    from govdesk.core.tables.run import actor_unit
+
+    filters = {k: request.POST.get(k, "") for k in ("status", "street", "q") if request.POST.get(k)}
+    unit = actor_unit(request.user)
+    unmask = request.POST.get("unmask") == "1" and unit is not None and may_unmask(request.user, unit)
+    try:
+        job = table_job_start(actor=request.user, direction="export", kind="veterans-records", filters=filters,
+                              unmask=unmask)
+    except ServiceError as e:
+        messages.error(request, e.message)
+        return redirect("veterans:records")
+    return redirect(reverse("core:table_job", args=[job.pk]))
+
+
+@login_required
 def record_new(request):
     appointment = None
     initial = {}
