@@ -178,13 +178,6 @@ LEDGER = register(TableSchema(
 
 # --- export-only tables ------------------------------------------------------------------------------
 
-def _export_only(message: str):
-    def apply(actor, rows, dry_run):
-        return [RowError(message)] * len(rows)
-
-    return apply
-
-
 def _rectification_state(rect: Rectification) -> str:
     if rect.status == Rectification.Status.OPEN and rect.deadline < timezone.localdate():
         return "逾期"
@@ -196,7 +189,7 @@ RECTIFICATIONS = register(TableSchema(
     title="散煤整改台账",
     columns=(Column("场所", "name", required=True),),
     natural_key=(),
-    apply_batch=_export_only("整改由检查台账生成，不能直接导入；请导入散煤检查台账"),
+    import_hint="整改由检查台账生成，请导入散煤检查台账",
     help="仅供导出：整改由检查记录生成（导入检查台账时含整改期限的记录会建立整改）。",
     export_query=queries.rectifications_export,
     export_columns=(
@@ -223,7 +216,7 @@ CAMPAIGN_TASKS = register(TableSchema(
     title="回头看复查明细",
     columns=(Column("场所", "name", required=True),),
     natural_key=(),
-    apply_batch=_export_only("复查任务由回头看生成，不能导入"),
+    import_hint="复查任务由回头看生成",
     help="仅供导出：回头看发起时按台账生成复查任务。",
     export_query=queries.campaign_tasks_export,
     export_columns=(

@@ -427,13 +427,6 @@ JUDGES = register(TableSchema(
 
 # --- export-only tables -----------------------------------------------------------------------
 
-def _export_only(message: str):
-    def apply(actor, rows, dry_run):
-        return [RowError(message)] * len(rows)
-
-    return apply
-
-
 # --- results (export) ---------------------------------------------------------------------------
 
 def _int(value) -> int:
@@ -507,7 +500,7 @@ RESULTS = register(TableSchema(
     title="竞赛成绩",
     columns=(Column("姓名", "name", required=True),),
     natural_key=(),
-    apply_batch=_export_only("成绩由评委评分表计算得出，不能导入"),
+    import_hint="成绩由评委评分表计算得出",
     help="仅供导出：项目或竞赛的成绩表；公布前只有主办单位和纪检督查人员能导出暂定成绩。",
     export_query=results_query,
     export_columns=(
@@ -585,7 +578,7 @@ AUDIT = register(TableSchema(
     title="竞赛审计记录",
     columns=(Column("时间", "at", required=True),),
     natural_key=(),
-    apply_batch=_export_only("审计记录由系统生成，不能导入"),
+    import_hint="审计记录由系统生成",
     help="仅供导出：一项竞赛全部对象（项目、选手、评委、评分表、更正、复核）的操作记录，供纪检督查人员使用。",
     export_query=audit_query,
     export_columns=(

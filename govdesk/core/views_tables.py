@@ -34,11 +34,14 @@ def export_page(request, kind: str, filters: dict):
     return redirect("core:table_job", pk=job.pk)
 
 
-def _schema_or_404(kind):
+def _schema_or_404(kind, *, importing: bool = False):
     try:
-        return get(kind)
+        schema = get(kind)
     except UnknownTable:
         raise NotInReach() from None
+    if importing and not schema.importable:
+        raise NotInReach()
+    return schema
 
 
 @login_required
@@ -50,13 +53,13 @@ def tables(request):
 
 @login_required
 def table_template(request, kind):
-    schema = _schema_or_404(kind)
+    schema = _schema_or_404(kind, importing=True)
     return download_response(template_workbook(schema), f"{schema.title}导入模板.xlsx")
 
 
 @login_required
 def table_import(request, kind):
-    schema = _schema_or_404(kind)
+    schema = _schema_or_404(kind, importing=True)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]

@@ -22,7 +22,6 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from govdesk.core.errors import ServiceError
 from govdesk.core.reach import Role
 from govdesk.core.tables import Column, ExportColumn, TableSchema, UnitRef, register
 
@@ -192,12 +191,6 @@ HISTORY_ORDERS = register(TableSchema(
 
 # --- exports -----------------------------------------------------------------------------------------------
 
-def _export_only(title: str, hint: str = ""):
-    def refuse(actor, rows, dry_run):
-        raise ServiceError(f"「{title}」只能导出，不能导入{hint}")
-    return refuse
-
-
 def orders_export(actor, filters: dict):
     filters = filters or {}
     return (queries.orders_visible(actor, status=filters.get("status", ""), q=(filters.get("q") or "").strip())
@@ -225,7 +218,7 @@ ORDERS = register(TableSchema(
     title="商城订单",
     columns=tuple(Column(c.header, f"c{i}") for i, c in enumerate(ORDER_COLUMNS)),
     natural_key=(),
-    apply_batch=_export_only("商城订单", "；其他商城的历史订单请用「商城历史订单」表导入"),
+    import_hint="其他商城的历史订单请用「商城历史订单」表导入",
     help="只能导出（在订单列表页按筛选条件导出）；其他商城的历史订单请用「商城历史订单」表导入。",
     export_query=orders_export,
     export_columns=ORDER_COLUMNS,
@@ -260,7 +253,7 @@ FLAGS = register(TableSchema(
     title="商城监管预警",
     columns=tuple(Column(c.header, f"c{i}") for i, c in enumerate(FLAG_COLUMNS)),
     natural_key=(),
-    apply_batch=_export_only("商城监管预警"),
+    import_hint="预警由监管规则生成",
     help="只能导出（监管人员在预警队列页按筛选条件导出）。",
     export_query=flags_export,
     export_columns=FLAG_COLUMNS,

@@ -79,6 +79,8 @@ def table_job_start(*, actor, direction: str, kind: str, file: FileInput | None 
     if direction == IMPORT:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
+        if not schema.importable:
+            raise ServiceError(schema.not_importable_message)
         if file is None:
             raise ServiceError("请选择要导入的文件")
         data = load_bytes(file)

@@ -314,6 +314,8 @@ def import_table(*, actor, kind: str, file: FileInput, filename: str = "", mode:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     schema = registry.get(kind)
+    if not schema.importable:
+        raise TableFileError(schema.not_importable_message)
     table = read_table(schema, file, filename)
     result = ImportResult(kind=kind, mode=mode, dry_run=dry_run, rows=len(table.rows), table=table)
     total = result.rows

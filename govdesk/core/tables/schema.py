@@ -180,6 +180,8 @@ class TableSchema:
     ``dry_run`` only lets a module skip costly work; it need not be honoured.
     Raising ``ServiceError`` refuses the whole batch.
 
+    A table without ``apply_batch`` is export-only: an import of it is refused as a whole.
+
     ``check_row(values)`` checks rules across columns of one row (raise
     ``ValidationError``). ``batch_size`` rows go to one ``apply_batch`` call and
     one transaction. ``export_query(actor, filters)`` and ``export_columns`` make
@@ -190,12 +192,15 @@ class TableSchema:
     title: str
     columns: tuple[Column, ...]
     natural_key: tuple[str, ...]
-    apply_batch: ApplyBatch
+    apply_batch: ApplyBatch | None = None
     check_row: CheckRow | None = None
     batch_size: int = 1000
     help: str = ""
     export_query: ExportQuery | None = None
     export_columns: tuple[ExportColumn, ...] = ()
+    # An export-only table (a ledger the platform computes) has no apply_batch; this says
+    # where its data comes from instead, for the message that refuses an import.
+    import_hint: str = ""
     _by_key: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -212,6 +217,14 @@ class TableSchema:
 
     def column(self, key: str) -> Column:
         return self._by_key[key]
+
+    @property
+    def importable(self) -> bool:
+        return self.apply_batch is not None
+
+    @property
+    def not_importable_message(self) -> str:
+        return f"「{self.title}」只能导出，不能导入" + (f"：{self.import_hint}" if self.import_hint else "")
 
     @property
     def exportable(self) -> bool:

@@ -124,3 +124,21 @@ def test_the_audit_trail_exports_for_supervisors(world, client_for):
 
 def test_uploaded_files_are_never_served_as_a_folder(world, client_for):
     assert client_for(world.admin).get("/files/jobs/anything.xlsx").status_code == 404
+
+
+def test_export_only_tables_offer_no_import(world, client_for):
+    from govdesk.core.tables import TableSchema, register
+    from govdesk.core.tables.schema import _SCHEMAS, Column, ExportColumn
+    register(TableSchema(kind="test-ledger", title="测试台账", columns=(Column("名称", "name"),), natural_key=("name",),
+                         import_hint="由系统生成", export_query=lambda actor, f: OrgUnit.objects.restrict(actor),
+                         export_columns=(ExportColumn("名称", "name"),)))
+    try:
+        client = client_for(world.admin)
+        assert "仅导出" in client.get(reverse("core:tables")).content.decode()
+        assert client.get(reverse("core:table_import", args=["test-ledger"])).status_code == 404
+        from govdesk.core.tables.read import TableFileError
+        from govdesk.core.tables.run import import_table
+        with pytest.raises(TableFileError, match="「测试台账」只能导出，不能导入：由系统生成"):
+            import_table(actor=world.admin, kind="test-ledger", file=xlsx_bytes([["名称"], ["x"]]), filename="x.xlsx")
+    finally:
+        _SCHEMAS.pop("test-ledger", None)
