@@ -197,6 +197,28 @@ class DocumentForm(StyledForm):
     file = forms.FileField(label="文件（PDF、JPG、PNG）")
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files from one input; cleans to a list (checked by the service, not here)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)]
+
+
+class DrawingForm(StyledForm):
+    files = MultipleFileField(label="规划图纸（PDF、JPG、PNG，可多选）")
+
+
 class AppealForm(StyledForm):
     firm = forms.ModelChoiceField(label="企业", queryset=OrgUnit.objects.none())
     category = forms.ChoiceField(label="类别", choices=Appeal.Category.choices)

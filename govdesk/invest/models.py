@@ -442,14 +442,10 @@ class ProjectEvent(models.Model):
         return Project.Stage(self.to_stage).label if self.to_stage else ""
 
 
-class Document(Scoped):
-    class Kind(models.TextChoices):
-        AGREEMENT = "agreement", "投资协议"
-        LICENCE = "licence", "营业执照"
-        OTHER = "other", "其他材料"
+class StoredFile(models.Model):
+    """An uploaded file kept under MEDIA_ROOT/invest by its SHA-256 (``services.store_upload``)
+    and served only through the reach-checking file view."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="documents")
-    kind = models.CharField("类型", max_length=10, choices=Kind.choices)
     original_name = models.CharField(max_length=200)
     stored_name = models.CharField(max_length=200)
     content_type = models.CharField(max_length=50)
@@ -457,6 +453,23 @@ class Document(Scoped):
     sha256 = models.CharField(max_length=64)
     uploaded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+class Document(Scoped, StoredFile):
+    class Kind(models.TextChoices):
+        AGREEMENT = "agreement", "投资协议"
+        LICENCE = "licence", "营业执照"
+        OTHER = "other", "其他材料"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField("类型", max_length=10, choices=Kind.choices)
 
     reach = Reach(path="project__org_unit__path", change=Project.reach.change)
 
@@ -581,15 +594,16 @@ def parent_path(path: str) -> str:
     return path if trimmed.count("/") <= 1 else trimmed[: trimmed.rfind("/") + 1]
 
 
-def carrier_reach_q(cls, user, action) -> Q | None:
-    """A unit reaches the carriers it reports; the lead unit's officers read them all."""
-    q = subtree_q("org_unit__path", paths_for(user, cls.reach.roles_for(action)))
+def carrier_reach_q(cls, user, action, prefix: str = "") -> Q | None:
+    """A unit reaches the carriers it reports; the lead unit's officers read them all.
+    ``prefix`` leads from a carrier's attachment to the carrier ("parcel__")."""
+    q = subtree_q(f"{prefix}org_unit__path", paths_for(user, cls.reach.roles_for(action)))
     if action == VIEW:
         lead = Office.objects.filter(pk=1).values_list("lead_unit__path", flat=True).first()
         lead_roles = OFFICERS | READ_ONLY_ROLES
         if lead and any(role in lead_roles and lead.startswith(path) for role, path in memberships_of(user)):
             # the whole district the lead unit serves: its parent's subtree
-            return Q(org_unit__path__startswith=parent_path(lead))
+            return Q(**{f"{prefix}org_unit__path__startswith": parent_path(lead)})
     return q
 
 
@@ -623,6 +637,25 @@ class Parcel(Scoped):
     @classmethod
     def reach_q(cls, user, action):
         return carrier_reach_q(cls, user, action)
+
+
+class Drawing(Scoped, StoredFile):
+    """A planning drawing (规划图纸) of a parcel: PDF, or a JPEG/PNG printed on the pitch sheet."""
+
+    parcel = models.ForeignKey(Parcel, on_delete=models.CASCADE, related_name="drawings")
+
+    reach = Reach(path="parcel__org_unit__path")
+
+    class Meta:
+        verbose_name = "规划图纸"
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return self.original_name
+
+    @classmethod
+    def reach_q(cls, user, action):
+        return carrier_reach_q(cls, user, action, "parcel__")
 
 
 class Building(Scoped):

@@ -31,6 +31,7 @@ from .models import (
     Contact,
     Dimension,
     Document,
+    Drawing,
     Firm,
     FirmTier,
     HqGroup,
@@ -648,12 +649,10 @@ def _sniff(head: bytes) -> str | None:
     return None
 
 
-@transaction.atomic
-def document_upload(*, actor, project: Project, kind: str, upload) -> Document:
-    """Store an uploaded file (PDF, JPEG or PNG) under MEDIA_ROOT/invest by its SHA-256."""
-    require(actor, project, CHANGE)
-    if kind not in Document.Kind.values:
-        raise ServiceError("请选择材料类型", fields={"kind": "请选择材料类型"})
+def store_upload(upload) -> dict:
+    """Check an uploaded file (PDF, JPEG or PNG by its magic bytes, within the size limit,
+    the name's extension matching the content) and store it under MEDIA_ROOT/invest by its
+    SHA-256. Returns the ``StoredFile`` fields; every upload of the app goes through here."""
     if upload is None:
         raise ServiceError("请选择要上传的文件", fields={"file": "请选择文件"})
     limit = settings.UPLOAD_MAX_BYTES
@@ -683,14 +682,65 @@ def document_upload(*, actor, project: Project, kind: str, upload) -> Document:
             for chunk in upload.chunks():
                 out.write(chunk)
         tmp.replace(target)
-    document = Document.objects.create(project=project, kind=kind, original_name=Path(upload.name).name[:200],
-                                       stored_name=stored, content_type=content_type, size=upload.size, sha256=sha,
-                                       uploaded_by=actor, uploaded_at=timezone.now())
+    return {"original_name": Path(upload.name).name[:200], "stored_name": stored, "content_type": content_type,
+            "size": upload.size, "sha256": sha}
+
+
+def _forget_stored(stored_name: str) -> None:
+    """Delete a stored file once no document or drawing refers to it any more."""
+    if Document.objects.filter(stored_name=stored_name).exists() or \
+            Drawing.objects.filter(stored_name=stored_name).exists():
+        return
+    (upload_root() / stored_name).unlink(missing_ok=True)
+
+
+@transaction.atomic
+def document_upload(*, actor, project: Project, kind: str, upload) -> Document:
+    """Store an uploaded file (PDF, JPEG or PNG) under MEDIA_ROOT/invest by its SHA-256."""
+    require(actor, project, CHANGE)
+    if kind not in Document.Kind.values:
+        raise ServiceError("请选择材料类型", fields={"kind": "请选择材料类型"})
+    stored = store_upload(upload)
+    document = Document.objects.create(project=project, kind=kind, uploaded_by=actor, uploaded_at=timezone.now(),
+                                       **stored)
     audit(actor=actor, action=A.CREATE, unit=project.org_unit, obj=document,
           object_repr=f"{document.get_kind_display()}：{project.name}",
-          changes={"project": project.pk, "kind": kind, "name": document.original_name, "size": upload.size,
-                   "sha256": sha})
+          changes={"project": project.pk, "kind": kind, "name": document.original_name, "size": document.size,
+                   "sha256": document.sha256})
     return document
+
+
+@transaction.atomic
+def drawing_upload(*, actor, parcel: Parcel, uploads) -> list[Drawing]:
+    """Attach one or more planning drawings to a parcel; all of them or none."""
+    require(actor, parcel, CHANGE)
+    uploads = [u for u in (uploads or []) if u is not None]
+    if not uploads:
+        raise ServiceError("请选择要上传的图纸", fields={"files": "请选择文件"})
+    now = timezone.now()
+    drawings = []
+    for upload in uploads:
+        try:
+            stored = store_upload(upload)
+        except ServiceError as e:
+            raise ServiceError(f"{Path(upload.name or '').name}：{e.message}", fields={"files": e.message}) from e
+        drawings.append(Drawing.objects.create(parcel=parcel, uploaded_by=actor, uploaded_at=now, **stored))
+    audit_many(actor=actor, entries=[
+        Entry(action=A.CREATE, unit=parcel.org_unit, obj=d, object_repr=f"规划图纸：{parcel.name}",
+              changes={"parcel": parcel.pk, "name": d.original_name, "size": d.size, "sha256": d.sha256})
+        for d in drawings])
+    return drawings
+
+
+@transaction.atomic
+def drawing_remove(*, actor, drawing: Drawing) -> None:
+    require(actor, drawing, CHANGE)
+    parcel = drawing.parcel
+    audit(actor=actor, action=A.DELETE, unit=parcel.org_unit, obj=drawing, object_repr=f"规划图纸：{parcel.name}",
+          changes={"parcel": parcel.pk, "name": drawing.original_name, "sha256": drawing.sha256})
+    stored = drawing.stored_name
+    drawing.delete()
+    transaction.on_commit(lambda: _forget_stored(stored))
 
 
 # --- appeals -------------------------------------------------------------------------------------------

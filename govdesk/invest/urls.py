@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .models import Drawing
 
 app_name = "invest"
 urlpatterns = [
@@ -29,6 +30,8 @@ urlpatterns = [
     path("projects/<int:pk>/progress/", views.project_progress, name="project_progress"),
     path("projects/<int:pk>/documents/", views.document_upload, name="document_upload"),
     path("documents/<int:pk>/", views.document_download, name="document"),
+    path("drawings/<int:pk>/", views.document_download, {"model": Drawing}, name="drawing"),
+    path("drawings/<int:pk>/remove/", views.drawing_remove, name="drawing_remove"),
     path("appeals/", views.appeals, name="appeals"),
     path("appeals/new/", views.appeal_create, name="appeal_create"),
     path("appeals/<int:pk>/", views.appeal_detail, name="appeal"),
@@ -42,6 +45,7 @@ urlpatterns = [
     path("carriers/", views.carriers, name="carriers"),
     path("carriers/parcels/new/", views.parcel_edit, name="parcel_create"),
     path("carriers/parcels/<int:pk>/", views.parcel_edit, name="parcel_edit"),
+    path("carriers/parcels/<int:pk>/drawings/", views.drawing_upload, name="drawing_upload"),
     path("carriers/buildings/new/", views.building_edit, name="building_create"),
     path("carriers/buildings/<int:pk>/", views.building_edit, name="building_edit"),
     path("pitch/<str:kind>/<int:pk>/", views.pitch, name="pitch"),

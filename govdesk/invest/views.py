@@ -27,6 +27,7 @@ from .forms import (
     BuildingForm,
     ContactForm,
     DocumentForm,
+    DrawingForm,
     FirmForm,
     MeetingForm,
     MergeForm,
@@ -53,6 +54,7 @@ from .models import (
     Building,
     Contact,
     Document,
+    Drawing,
     Firm,
     HqGroup,
     Industry,
@@ -551,8 +553,10 @@ def document_upload(request, pk):
 
 
 @login_required
-def document_download(request, pk):
-    doc = get_in_reach(Document, request.user, VIEW, pk=pk)
+def document_download(request, pk, model=Document):
+    """Serve a stored file (a project's document, or a parcel's drawing with ``model=Drawing``)
+    to someone who reaches its record."""
+    doc = get_in_reach(model, request.user, VIEW, pk=pk)
     path = services.upload_root() / doc.stored_name
     if not path.is_file():
         raise NotInReach()
@@ -785,13 +789,48 @@ def _carrier_form(request, model, form_class, service, pk=None):
             messages.success(request, f"已保存「{saved.name}」")
             return redirect(reverse("invest:carriers") + ("?kind=buildings" if model is Building else ""))
     label = "地块" if model is Parcel else "楼宇"
-    return render(request, "core/form.html", {"form": form, "title": f"修改{label}" if obj else f"报送{label}",
-                                              "back": reverse("invest:carriers")})
+    context = {"form": form, "title": f"修改{label}" if obj else f"报送{label}", "back": reverse("invest:carriers")}
+    if model is Parcel and obj is not None:
+        context.update(parcel=obj, can_change=_can(request.user, Parcel, obj), drawing_form=DrawingForm(),
+                       drawings=Drawing.objects.restrict(request.user, VIEW).filter(parcel=obj)
+                       .select_related("uploaded_by"))
+        return render(request, "invest/parcel.html", context)
+    return render(request, "core/form.html", context)
 
 
 @login_required
 def parcel_edit(request, pk=None):
     return _carrier_form(request, Parcel, ParcelForm, services.parcel_save, pk)
+
+
+@login_required
+@require_POST
+def drawing_upload(request, pk):
+    parcel = get_in_reach(Parcel, request.user, VIEW, pk=pk)
+    form = DrawingForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            drawings = services.drawing_upload(actor=request.user, parcel=parcel, uploads=form.cleaned_data["files"])
+        except ServiceError as e:
+            messages.error(request, e.message)
+        else:
+            messages.success(request, f"已上传 {len(drawings)} 份规划图纸")
+    else:
+        messages.error(request, "请选择要上传的图纸")
+    return redirect("invest:parcel_edit", pk=parcel.pk)
+
+
+@login_required
+@require_POST
+def drawing_remove(request, pk):
+    drawing = get_in_reach(Drawing.objects.select_related("parcel"), request.user, VIEW, pk=pk)
+    try:
+        services.drawing_remove(actor=request.user, drawing=drawing)
+    except ServiceError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, f"已删除图纸「{drawing.original_name}」")
+    return redirect("invest:parcel_edit", pk=drawing.parcel_id)
 
 
 @login_required
@@ -807,9 +846,18 @@ def pitch(request, kind, pk):
         raise NotInReach()
     obj = get_in_reach(models_by_kind[kind], request.user, VIEW, pk=pk)
     context = {"kind": kind, "obj": obj, "office": Office.current()}
-    if kind == "project":
+    drawings = Drawing.objects.restrict(request.user, VIEW)
+    if kind == "parcel":
+        context["drawings"] = list(drawings.filter(parcel=obj))
+    elif kind == "project":
         context["matches"] = queries.carrier_matches(request.user, obj)
         context["firms"] = Firm.objects.restrict(request.user, VIEW).filter(projects=obj)
+        # the parcels the project needs carry their drawings onto its sheet
+        by_parcel: dict[int, list] = {}
+        for d in drawings.filter(parcel__in=[p.pk for p in context["matches"]["parcels"]]):
+            by_parcel.setdefault(d.parcel_id, []).append(d)
+        for p in context["matches"]["parcels"]:
+            p.drawing_list = by_parcel.get(p.pk, [])
     return render(request, "invest/pitch.html", context)
 
 
