@@ -241,7 +241,8 @@ def users(request):
         return export_page(request, "users", {"q": request.GET.get("q", "").strip(), "role": request.GET.get("role", "")})
     qs = queries.users_visible(request.user, search=request.GET.get("q", "").strip(), role=request.GET.get("role", ""))
     page = keyset_page(qs, request.GET, sorts={"username": "username", "name": "display_name"}, default="username")
-    member_rows = Membership.objects.filter(user__in=[u.pk for u in page.rows]).select_related("org_unit")
+    member_rows = (Membership.objects.restrict(request.user, VIEW).filter(user__in=[u.pk for u in page.rows])
+                   .select_related("org_unit"))
     by_user = {}
     for m in member_rows:
         by_user.setdefault(m.user_id, []).append(m)

@@ -172,3 +172,13 @@ def test_nav_items_can_be_narrowed_per_person(world, client_for):
         assert "只给甲街道" not in client_for(world.officer_b).get(reverse("core:home")).content.decode()
     finally:
         NAV.remove(item)
+
+
+def test_the_users_page_shows_only_memberships_inside_the_viewers_reach(world, client_for):
+    from govdesk.core import services
+    from govdesk.core.reach import Role
+    street_supervisor = world.person("sup_a", Role.SUPERVISOR, world.street_a)
+    services.membership_add(actor=world.admin, user=world.officer_a, role=Role.COLLECTOR, unit=world.street_b)
+    response = client_for(street_supervisor).get(reverse("core:users"))
+    row = next(u for u in response.context["page"].rows if u.username == "officer_a")
+    assert {m.org_unit.name for m in row.member_list} == {"甲街道"}
