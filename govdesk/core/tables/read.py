@@ -63,7 +63,8 @@ class Table:
 
     ``headers`` are the file's header texts (the error workbook repeats them);
     ``columns`` maps a schema column key to its index in each row's cells;
-    ``rows`` are ``(Excel row number, cells)`` of the non-blank data rows."""
+    ``rows`` are ``(Excel row number, cells)`` of the non-blank data rows: a list, or for a
+    large xlsx a ``StreamedRows`` that reads them again each time it is iterated."""
 
     filename: str
     sheet: str
@@ -71,7 +72,15 @@ class Table:
     headers: list[str]
     columns: dict[str, int]
     ignored: list[str] = field(default_factory=list)
-    rows: list[tuple[int, list]] = field(default_factory=list)
+    rows: list[tuple[int, list]] | StreamedRows = field(default_factory=list)
+
+    @property
+    def streamed(self) -> bool:
+        return not isinstance(self.rows, list)
+
+    def size_hint(self) -> int:
+        """The number of data rows (an upper bound, from the sheet's dimension, when streamed)."""
+        return self.rows.estimate if self.streamed else len(self.rows)
 
 
 # --- normalising text ---------------------------------------------------------------
@@ -344,11 +353,75 @@ def _check_zip(data: bytes) -> None:
 
 @dataclass
 class Grid:
-    """One sheet as lists of cells; ``merges`` are ((row, col), (row, col)) 0-based."""
+    """One sheet as lists of cells; ``merges`` are ((row, col), (row, col)) 0-based.
+    A streamed sheet's grid holds only its first rows (to find the header) and ``data``."""
 
     name: str
     rows: list[list]
     merges: list = field(default_factory=list)
+    data: bytes | None = None
+    max_row: int = 0
+
+
+class StreamedRows:
+    """The non-blank data rows of a large sheet, from ``start`` (0-based) on, read with openpyxl's
+    read-only mode each time they are iterated: constant memory whatever the file's length."""
+
+    def __init__(self, data: bytes, sheet: str, start: int, wanted: list[int], estimate: int):
+        self.data, self.sheet, self.start, self.wanted, self.estimate = data, sheet, start, wanted, estimate
+
+    def __iter__(self):
+        book = _open_streaming(self.data)
+        try:
+            rows = book[self.sheet].iter_rows(min_row=self.start + 1, values_only=True)
+            for number, row in enumerate(rows, start=self.start + 1):
+                width = len(row)
+                if any(i < width and not is_blank(row[i]) for i in self.wanted):
+                    yield number, ["" if v is None else v for v in row]
+        finally:
+            book.close()
+
+
+def _largest_sheet(data: bytes) -> int:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return max((m.file_size for m in archive.infolist() if m.filename.startswith("xl/worksheets/")), default=0)
+
+
+def _open_streaming(data: bytes):
+    import openpyxl
+
+    try:
+        return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:  # openpyxl raises several error types for a broken file
+        raise TableFileError(NOT_A_TABLE) from None
+
+
+def _streamed_sheet(data: bytes, schema: TableSchema | None) -> Grid:
+    """The best-matching sheet's first rows, read streaming. calamine holds a whole sheet in
+    memory (about 1 GB for a million rows of ten columns), so an xlsx whose largest sheet
+    inflates beyond ``settings.TABLE_STREAM_SHEET_BYTES`` (a sheet of 100,000 such rows is
+    about 60 MB) is read with openpyxl's read-only mode: constant memory, about half as fast."""
+    book = _open_streaming(data)
+    lookup = header_lookup(schema) if schema else {}
+    best_score, best = -1, None
+    try:
+        for sheet in book.worksheets:
+            if sheet.sheet_state != "visible":
+                continue
+            head = [["" if v is None else v for v in row]
+                    for row in sheet.iter_rows(max_row=HEADER_SCAN_ROWS, values_only=True)]
+            score = max((len(_match_row(row, lookup)) for row in head), default=0)
+            if score > best_score:
+                best_score, best = score, Grid(name=sheet.title, rows=head, data=data, max_row=sheet.max_row or 0)
+    except TableFileError:
+        raise
+    except Exception:
+        raise TableFileError(NOT_A_TABLE) from None
+    finally:
+        book.close()
+    if best is None:
+        raise TableFileError("文件中没有工作表")
+    return best
 
 
 def _decode(data: bytes) -> str:
@@ -423,6 +496,8 @@ def load_grid(data: bytes, filename: str = "", schema: TableSchema | None = None
     (a template's notes sheet is passed over), or the CSV's rows."""
     if data.startswith(b"PK\x03\x04"):
         _check_zip(data)
+        if _largest_sheet(data) > settings.TABLE_STREAM_SHEET_BYTES:
+            return _streamed_sheet(data, schema)
         return _best_sheet(data, schema)
     if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):  # OLE2: .xls (or an encrypted .xlsx)
         return _best_sheet(data, schema)
@@ -505,6 +580,10 @@ def read_table(schema: TableSchema, file: FileInput, filename: str = "") -> Tabl
         if top <= index <= bottom:
             start = max(start, bottom + 1)
     wanted = sorted(columns.values())
+    if grid.data is not None:
+        rows = StreamedRows(grid.data, grid.name, start, wanted, max(grid.max_row - start, 0))
+        return Table(filename=os.path.basename(filename), sheet=grid.name, header_row=index + 1, headers=headers,
+                     columns=columns, ignored=ignored, rows=rows)
     rows = []
     for number, row in enumerate(grid.rows[start:], start=start + 1):
         width = len(row)
@@ -522,6 +601,12 @@ def count_rows(file: FileInput, filename: str = "") -> int:
     if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
         if data.startswith(b"PK"):
             _check_zip(data)
+            if _largest_sheet(data) > settings.TABLE_STREAM_SHEET_BYTES:
+                book = _open_streaming(data)
+                try:
+                    return max((sheet.max_row or 0 for sheet in book.worksheets), default=0)
+                finally:
+                    book.close()
         workbook = _workbook(data)
         try:
             return max((workbook.get_sheet_by_index(i).height for i in range(len(workbook.sheet_names))), default=0)

@@ -23,7 +23,7 @@ reports what would be created, updated or left unchanged.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -118,12 +118,13 @@ def _messages(error: ValidationError) -> str:
     return "；".join(error.messages)
 
 
-def _clean_rows(schema: TableSchema, table: Table, errors: _Errors) -> list[tuple[int, dict]]:
+def _clean_rows(schema: TableSchema, table: Table, rows: Iterable[tuple[int, list]],
+                errors: _Errors) -> list[tuple[int, dict]]:
     present = [c for c in schema.columns if c.key in table.columns]
     plan = [(c.key, c.header, table.columns[c.key], cleaner(c), c.required, c.validators) for c in present]
     absent = {c.key: None for c in schema.columns if c.key not in table.columns}
     cleaned = []
-    for number, cells in table.rows:
+    for number, cells in rows:
         values = dict(absent)
         width = len(cells)
         for key, header, index, clean, required, validators in plan:
@@ -254,10 +255,43 @@ def _refuse_duplicates(schema: TableSchema, cleaned: list[tuple[int, dict]], err
                 errors.add(number, header, f"{label}与第 {others} 行重复，同一文件中每条记录只能出现一次")
 
 
-def check_rows(schema: TableSchema, actor, table: Table) -> tuple[list[ValidRow], _Errors]:
-    """Every check that needs no write: cells, unit reach, rules across columns, duplicates."""
-    errors = _Errors()
-    cleaned = _clean_rows(schema, table, errors)
+class _SeenKeys:
+    """Natural-key duplicates across the parts of a streamed file. Each key is remembered as its
+    hash with its first row (a million keys in about 100 MB); the first row of a repeated key
+    is refused too, as in a file checked at once."""
+
+    def __init__(self, schema: TableSchema):
+        self.schema = schema
+        self.first: dict[int, int] = {}
+        self.flagged: set[int] = set()
+
+    def check(self, cleaned: list[tuple[int, dict]], errors: _Errors) -> None:
+        schema = self.schema
+        if not schema.natural_key:
+            return
+        label = "、".join(schema.column(k).header for k in schema.natural_key)
+        header = schema.column(schema.natural_key[0]).header
+        for number, values in cleaned:
+            key = _key_of(values, schema.natural_key)
+            if key is None:
+                continue
+            first = self.first.setdefault(hash(key), number)
+            if first == number:
+                continue
+            errors.add(number, header, f"{label}与第 {first} 行重复，同一文件中每条记录只能出现一次")
+            if first not in self.flagged:
+                self.flagged.add(first)
+                errors.add(first, header, f"{label}与第 {number} 行重复，同一文件中每条记录只能出现一次")
+
+
+def check_rows(schema: TableSchema, actor, table: Table, rows: Iterable[tuple[int, list]] | None = None,
+               errors: _Errors | None = None, seen: _SeenKeys | None = None) -> tuple[list[ValidRow], _Errors]:
+    """Every check that needs no write: cells, unit reach, rules across columns, duplicates.
+
+    By default the whole ``table`` at once; a streamed file is checked part by part (``rows``),
+    with one ``errors`` and one ``seen`` for all its parts."""
+    errors = errors if errors is not None else _Errors()
+    cleaned = _clean_rows(schema, table, table.rows if rows is None else rows, errors)
     _resolve_units(schema, actor, cleaned, errors)
     if schema.check_row is not None:
         for number, values in cleaned:
@@ -272,10 +306,35 @@ def check_rows(schema: TableSchema, actor, table: Table) -> tuple[list[ValidRow]
                         errors.add(number, header, "；".join(m for item in items for m in item.messages))
                 else:
                     errors.add(number, "", _messages(e))
-    _refuse_duplicates(schema, cleaned, errors)
-    errors.sort(schema)
+    if seen is None:
+        _refuse_duplicates(schema, cleaned, errors)
+        errors.sort(schema)
+    else:
+        seen.check(cleaned, errors)
     valid = [ValidRow(row=number, values=values) for number, values in cleaned if number not in errors.rows]
     return valid, errors
+
+
+STREAM_PART = 5000  # rows of a streamed file checked (and then written) at a time
+
+
+def _checked_parts(schema: TableSchema, actor, table: Table, errors: _Errors, counted: list[int]):
+    """The valid rows of ``table`` part by part (all at once when it is a list); a streamed
+    file's rows are counted into ``counted[0]`` as they go by."""
+    if not table.streamed:
+        counted[0] = len(table.rows)
+        yield check_rows(schema, actor, table, errors=errors)[0]
+        return
+    seen = _SeenKeys(schema)
+    part: list[tuple[int, list]] = []
+    for item in table.rows:
+        part.append(item)
+        if len(part) == STREAM_PART:
+            counted[0] += len(part)
+            yield check_rows(schema, actor, table, part, errors, seen)[0]
+            part = []
+    counted[0] += len(part)
+    yield check_rows(schema, actor, table, part, errors, seen)[0]
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -317,52 +376,65 @@ def import_table(*, actor, kind: str, file: FileInput, filename: str = "", mode:
     if not schema.importable:
         raise TableFileError(schema.not_importable_message)
     table = read_table(schema, file, filename)
-    result = ImportResult(kind=kind, mode=mode, dry_run=dry_run, rows=len(table.rows), table=table)
+    result = ImportResult(kind=kind, mode=mode, dry_run=dry_run, rows=table.size_hint(), table=table)
     total = result.rows
     if progress:
         progress(0, total)
-    valid, errors = check_rows(schema, actor, table)
-    done = len(errors.rows)
-    if progress:
-        progress(done, total)
+    errors = _Errors()
+    counted = [0]
     counts = dict.fromkeys(OUTCOMES, 0)
     headers = {c.key: c.header for c in schema.columns}
     refused_in_write = False
+    done = 0
 
-    def write(batch: list[ValidRow]) -> None:
+    def write(valid: list[ValidRow]) -> None:
         nonlocal done, refused_in_write
-        for row, outcome in zip(batch, _apply(schema, actor, batch, dry_run), strict=True):
-            if isinstance(outcome, RowError):
-                errors.add(row.row, headers.get(outcome.column, outcome.column), outcome.message)
-                refused_in_write = True
-            elif outcome in counts:
-                counts[outcome] += 1
-            else:
-                raise RuntimeError(f"{schema.kind}.apply_batch answered {outcome!r}")
-        done += len(batch)
-        if progress:
-            progress(done, total)
+        for start in range(0, len(valid), schema.batch_size):
+            batch = valid[start:start + schema.batch_size]
+            for row, outcome in zip(batch, _apply(schema, actor, batch, dry_run), strict=True):
+                if isinstance(outcome, RowError):
+                    errors.add(row.row, headers.get(outcome.column, outcome.column), outcome.message)
+                    refused_in_write = True
+                elif outcome in counts:
+                    counts[outcome] += 1
+                else:
+                    raise RuntimeError(f"{schema.kind}.apply_batch answered {outcome!r}")
+            done += len(batch)
+            if progress:
+                progress(min(done + len(errors.rows), total), total)
 
-    batches = [valid[i:i + schema.batch_size] for i in range(0, len(valid), schema.batch_size)]
-    if mode == ALL and errors.rows and not dry_run:
-        batches = []  # nothing will be written: do not make the module work for nothing
     if dry_run or mode == ALL:
+        # One transaction. A file read at once is checked whole first, so nothing reaches the
+        # module when a row is refused; a streamed file is written part by part while no row has
+        # been refused yet, and rolled back at the end if one was (in a dry run, the first row of
+        # a key repeated further down the file is counted among what would be written).
         with transaction.atomic():
-            for batch in batches:
-                write(batch)
-            if dry_run or refused_in_write:
+            for valid in _checked_parts(schema, actor, table, errors, counted):
+                if dry_run or not errors.rows:
+                    write(valid)
+                elif progress:
+                    progress(min(counted[0], total), total)
+            if dry_run or refused_in_write or errors.rows:
                 transaction.set_rollback(True)
                 if not dry_run:
                     counts = dict.fromkeys(OUTCOMES, 0)
             elif counts["created"] or counts["updated"]:
                 _audit_import(actor, schema, table, counts)
     else:
-        for batch in batches:
-            write(batch)
+        parts = _checked_parts(schema, actor, table, errors, counted)
+        if table.streamed:  # every row checked first, so a key repeated further down refuses its first row too
+            for _valid in parts:
+                pass
+            refused = set(errors.rows)
+            parts = ([row for row in valid if row.row not in refused]
+                     for valid in _checked_parts(schema, actor, table, _Errors(), [0]))
+        for valid in parts:
+            write(valid)
         if counts["created"] or counts["updated"]:
             with transaction.atomic():
                 _audit_import(actor, schema, table, counts)
-    if progress and done != total:
+    result.rows = total = counted[0]
+    if progress:
         progress(total, total)
     errors.sort(schema)
     result.errors = errors.items
