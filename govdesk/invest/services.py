@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from govdesk.core import personal
+from govdesk.core import files, personal
 from govdesk.core import services as core_services
 from govdesk.core.audit import Entry, audit, audit_many
 from govdesk.core.errors import Conflict, Forbidden, NotInReach, ServiceError
@@ -41,6 +39,7 @@ from .models import (
     Parcel,
     Project,
     ProjectEvent,
+    Reassignment,
     Region,
     Reply,
     Score,
@@ -71,15 +70,21 @@ def _text(value, label: str, field: str, *, max_length: int, required: bool = Tr
     return value
 
 
-def _amount(value, label: str, field: str, *, required: bool = True) -> Decimal | None:
+def _amount(value, label: str, field: str, *, required: bool = True, digits: int = 14) -> Decimal | None:
+    """A non-negative amount with two decimals that fits a column of ``digits`` digits."""
     if value in (None, ""):
         if required:
             raise ServiceError(f"请填写{label}", fields={field: f"请填写{label}"})
         return None
     try:
-        amount = Decimal(str(personal.fold(value))).quantize(Decimal("0.01"))
+        amount = Decimal(str(personal.fold(value)))
+        if not amount.is_finite():
+            raise InvalidOperation
+        amount = amount.quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
         raise ServiceError(f"{label}应为数字", fields={field: "应为数字"}) from None
+    if amount >= Decimal(10) ** (digits - 2):
+        raise ServiceError(f"{label}数值过大", fields={field: "数值过大"})
     if amount < 0:
         raise ServiceError(f"{label}不能为负数", fields={field: "不能为负数"})
     return amount
@@ -531,7 +536,7 @@ def _project_fields(*, name, industry, planned_investment, need, need_area, need
     name = _text(name, "项目名称", "name", max_length=120)
     leader = _text(leader, "责任领导", "leader", max_length=30)
     planned = _amount(planned_investment, "计划投资", "planned_investment")
-    area = _amount(need_area, "需求面积", "need_area", required=False)
+    area = _amount(need_area, "需求面积", "need_area", required=False, digits=12)
     if need not in Project.Need.values:
         errors["need"] = "请选择载体需求"
     elif need != Project.Need.NONE and not area:
@@ -568,6 +573,56 @@ def project_create(*, actor, unit: OrgUnit, firms, name: str, industry: Industry
     audit(actor=actor, action=A.CREATE, unit=unit, obj=project, changes={
         "name": project.name, "firms": [f.pk for f in firms], "industry": industry.code,
         "planned_investment": fields["planned_investment"], "hq_group": hq_group.name, "leader": project.leader})
+    return project
+
+
+def _project_apply(actor, project: Project, fields: dict, firms: list[Firm] | None, *, verb: str) -> dict:
+    """Write the changed particulars (and firms) of a project with one audit event; returns the changes.
+    Corrections are not progress: the ageing clock keeps running."""
+    changes = {}
+    for name, value in fields.items():
+        old = getattr(project, name)
+        if getattr(old, "pk", old) != getattr(value, "pk", value):
+            changes[name] = [getattr(old, "pk", old), getattr(value, "pk", value)]
+            setattr(project, name, value)
+    if firms:
+        before_firms = sorted(project.firms.values_list("pk", flat=True))
+        after_firms = sorted(f.pk for f in firms)
+        if before_firms != after_firms:
+            changes["firms"] = [before_firms, after_firms]
+    if not changes:
+        return changes
+    saved = [f for f in changes if f != "firms"]
+    if saved:
+        project.save(update_fields=saved)
+    if "firms" in changes:
+        project.firms.set(firms)
+    audit(actor=actor, action=A.UPDATE, unit=project.org_unit, obj=project, verb=verb, changes=changes)
+    return changes
+
+
+@transaction.atomic
+def project_update(*, actor, project: Project, firms, name: str, industry: Industry, planned_investment, paid_in,
+                   hq_group: HqGroup, leader: str, need: str = Project.Need.NONE, need_area=None,
+                   need_use: str = "") -> Project:
+    """Correct a project's particulars after it was created: its firms, industry, planned and paid-in
+    investment, carrier need, owning HQ group and responsible leader. The stage moves only through
+    ``project_move`` (with its evidence); a correction does not restart the ageing clock."""
+    project = Project.objects.select_for_update().get(pk=project.pk)
+    require(actor, project, CHANGE)
+    firms = list(firms or [])
+    if not firms:
+        raise ServiceError("请选择投资企业", fields={"firms": "请至少选择一家企业"})
+    current = set(project.firms.values_list("pk", flat=True))
+    for firm in firms:
+        if firm.pk not in current:  # a firm already on the project may stay even if hidden from this actor
+            require(actor, firm, VIEW)
+    fields = _project_fields(name=name, industry=industry, planned_investment=planned_investment, need=need,
+                             need_area=need_area, need_use=need_use, hq_group=hq_group, leader=leader)
+    fields["paid_in"] = _amount(paid_in, "实际到位资金", "paid_in", required=False)
+    if fields["paid_in"] is None:
+        fields["paid_in"] = project.paid_in
+    _project_apply(actor, project, fields, firms, verb="edit")
     return project
 
 
@@ -630,60 +685,13 @@ def project_progress(*, actor, project: Project, note: str, paid_in=None) -> Pro
     return project
 
 
-# Accepted uploads: the magic bytes decide, never the name the browser sent.
-FILE_TYPES = {
-    "application/pdf": (b"%PDF-", {".pdf"}),
-    "image/jpeg": (b"\xff\xd8\xff", {".jpg", ".jpeg"}),
-    "image/png": (b"\x89PNG\r\n\x1a\n", {".png"}),
-}
-
-
 def upload_root() -> Path:
-    return Path(settings.MEDIA_ROOT) / "invest"
-
-
-def _sniff(head: bytes) -> str | None:
-    for content_type, (magic, _exts) in FILE_TYPES.items():
-        if head.startswith(magic):
-            return content_type
-    return None
+    return files.upload_root("invest")
 
 
 def store_upload(upload) -> dict:
-    """Check an uploaded file (PDF, JPEG or PNG by its magic bytes, within the size limit,
-    the name's extension matching the content) and store it under MEDIA_ROOT/invest by its
-    SHA-256. Returns the ``StoredFile`` fields; every upload of the app goes through here."""
-    if upload is None:
-        raise ServiceError("请选择要上传的文件", fields={"file": "请选择文件"})
-    limit = settings.UPLOAD_MAX_BYTES
-    if upload.size == 0:
-        raise ServiceError("文件是空的", fields={"file": "文件是空的"})
-    if upload.size > limit:
-        raise ServiceError(f"文件不能超过 {limit // (1024 * 1024)} MB", fields={"file": "文件过大"})
-    digest = hashlib.sha256()
-    head = b""
-    for chunk in upload.chunks():
-        if len(head) < 16:
-            head += chunk[:16]
-        digest.update(chunk)
-    content_type = _sniff(head)
-    suffix = Path(upload.name or "").suffix.lower()
-    if content_type is None:
-        raise ServiceError("只能上传 PDF、JPG 或 PNG 文件", fields={"file": "文件类型不支持"})
-    if suffix not in FILE_TYPES[content_type][1]:
-        raise ServiceError("文件扩展名与文件内容不符", fields={"file": "扩展名与内容不符"})
-    sha = digest.hexdigest()
-    stored = f"{sha[:2]}/{sha}{suffix}"
-    target = upload_root() / stored
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(target.suffix + ".part")
-        with open(tmp, "wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        tmp.replace(target)
-    return {"original_name": Path(upload.name).name[:200], "stored_name": stored, "content_type": content_type,
-            "size": upload.size, "sha256": sha}
+    """Check and store an upload under MEDIA_ROOT/invest: the one check in ``core.files``."""
+    return files.store_upload(upload, area="invest")
 
 
 def _forget_stored(stored_name: str) -> None:
@@ -808,6 +816,42 @@ def appeal_reply(*, actor, appeal: Appeal, text: str) -> Reply:
         changes["status"] = [Appeal.Status.OPEN, Appeal.Status.IN_PROGRESS]
     audit(actor=actor, action=A.UPDATE, unit=appeal.org_unit, obj=appeal, verb="reply", changes=changes)
     return reply
+
+
+@transaction.atomic
+def appeal_reassign(*, actor, appeal: Appeal, owner_group: HqGroup, reason: str,
+                    handler: User | None = None) -> Appeal:
+    """Hand an open appeal to another HQ group (转办), optionally to another handler, with the reason.
+    The move is kept in the appeal's history; a new handler takes over the to-do. The due date stays."""
+    appeal = Appeal.objects.select_for_update().select_related("owner_group", "handler", "firm").get(pk=appeal.pk)
+    require(actor, appeal, CHANGE)
+    if appeal.status == Appeal.Status.RESOLVED:
+        raise ServiceError("诉求已办结，不能转办")
+    if owner_group is None:
+        raise ServiceError("请选择新的责任工作组", fields={"owner_group": "请选择责任工作组"})
+    handler = handler or appeal.handler
+    if not assignable_users(appeal.org_unit).filter(pk=handler.pk).exists():
+        raise ServiceError("请选择本区的承办人", fields={"handler": "请选择本区的承办人"})
+    if owner_group.pk == appeal.owner_group_id and handler.pk == appeal.handler_id:
+        raise ServiceError(f"诉求已由「{owner_group.name}」办理，请选择另一个工作组或承办人",
+                           fields={"owner_group": "与原责任工作组相同"})
+    reason = _text(reason, "转办原因", "reason", max_length=500)
+    before_group, before_handler = appeal.owner_group, appeal.handler
+    Reassignment.objects.create(appeal=appeal, at=timezone.now(), actor=actor, from_group=before_group,
+                                to_group=owner_group, from_handler=before_handler, to_handler=handler, reason=reason)
+    appeal.owner_group, appeal.handler = owner_group, handler
+    appeal.save(update_fields=["owner_group", "handler"])
+    changes = {"reason": reason}
+    if owner_group.pk != before_group.pk:
+        changes["owner_group"] = [before_group.name, owner_group.name]
+    if handler.pk != before_handler.pk:
+        changes["handler"] = [before_handler.username, handler.username]
+        core_services.todo_close(source=appeal, kind=TODO_APPEAL, user=before_handler)
+        core_services.todo_open(user=handler, kind=TODO_APPEAL, title=f"企业诉求：{appeal.firm.name}·{appeal.title}",
+                                source=appeal, url=f"/invest/appeals/{appeal.pk}/", unit=appeal.org_unit,
+                                due_date=appeal.due_on)
+    audit(actor=actor, action=A.UPDATE, unit=appeal.org_unit, obj=appeal, verb="reassign", changes=changes)
+    return appeal
 
 
 @transaction.atomic
@@ -956,7 +1000,7 @@ def _parcel_fields(*, name, location, area_mu, planned_use, zoning, status, dire
         "direction": _text(direction, "招商方向", "direction", max_length=200, required=False),
         "name": _text(name, "地块名称", "name", max_length=100),
         "location": _text(location, "位置", "location", max_length=200),
-        "area_mu": _amount(area_mu, "面积", "area_mu"),
+        "area_mu": _amount(area_mu, "面积", "area_mu", digits=10),
         "zoning": _text(zoning, "控规指标", "zoning", max_length=100, required=False),
     }
     if not fields["area_mu"]:
@@ -1006,9 +1050,9 @@ def _building_fields(*, name, address, total_area, vacant_area, rent, owner, mai
         "direction": _text(direction, "招商方向", "direction", max_length=200, required=False),
         "name": _text(name, "楼宇名称", "name", max_length=100),
         "address": _text(address, "地址", "address", max_length=200),
-        "total_area": _amount(total_area, "总面积", "total_area"),
-        "vacant_area": _amount(vacant_area, "空置面积", "vacant_area"),
-        "rent": _amount(rent, "租金", "rent"),
+        "total_area": _amount(total_area, "总面积", "total_area", digits=12),
+        "vacant_area": _amount(vacant_area, "空置面积", "vacant_area", digits=12),
+        "rent": _amount(rent, "租金", "rent", digits=8),
         "owner": _text(owner, "产权单位", "owner", max_length=100),
         "main_tenants": _text(main_tenants, "主要入驻企业", "main_tenants", max_length=300, required=False),
     }
@@ -1468,23 +1512,8 @@ def _project_import_update(actor, project: Project, v, industry, group, firms) -
         return _row_error(e)
     if v.get("paid_in") is not None:
         fields["paid_in"] = v["paid_in"]
-    changes = {}
-    for field, value in fields.items():
-        old = getattr(project, field)
-        if getattr(old, "pk", old) != getattr(value, "pk", value):
-            changes[field] = [getattr(old, "pk", old), getattr(value, "pk", value)]
-            setattr(project, field, value)
-    before_firms = sorted(f.pk for f in project.firms.all())
-    after_firms = sorted(f.pk for f in firms)
-    if firms and before_firms != after_firms:
-        changes["firms"] = [before_firms, after_firms]
-    if not changes:
-        return "unchanged"
-    project.save()
-    if "firms" in changes:
-        project.firms.set(firms)
-    audit(actor=actor, action=A.UPDATE, unit=project.org_unit, obj=project, verb="import", changes=changes)
-    return "updated"
+    changes = _project_apply(actor, project, fields, firms, verb="import")
+    return "updated" if changes else "unchanged"
 
 
 def activity_import_batch(actor, rows, dry_run) -> list:

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from ninja import Router, Schema, Status
 
+from govdesk.core.errors import NotInReach
 from govdesk.core.listing import keyset_page
 from govdesk.core.models import OrgUnit
 from govdesk.core.reach import CHANGE, VIEW, get_in_reach
@@ -126,6 +127,11 @@ class OfferPriceIn(Schema):
     note: str = ""
 
 
+class CartOfferIn(OfferPriceIn):
+    supplier_id: int
+    category_id: int
+
+
 class RoundIn(Schema):
     round: int
     total: Decimal | None = None
@@ -145,7 +151,10 @@ class BidOut(Schema):
 
 class NegotiationOut(Schema):
     id: int
-    order_id: int
+    order_id: int | None  # empty while the negotiation is on a cart
+    supplier_id: int | None
+    category_id: int | None
+    basket: list
     status: str
     round: int
     turn: str
@@ -217,6 +226,22 @@ def cart_list(request):
 def cart_add(request, payload: CartIn):
     offer = get_in_reach(Offer, request.user, VIEW, pk=payload.offer_id)
     return Status(201, services.cart_add(actor=request.user, offer=offer, quantity=payload.quantity))
+
+
+@router.post("/cart/negotiations", response={201: NegotiationOut})
+def cart_negotiation_open(request, payload: CartOfferIn):
+    """Offer a price on the part of the cart that will become one order (one supplier, one
+    category); ``line_amounts`` are keyed by offer id."""
+    line = (queries.cart_of(request.user).filter(offer__supplier_id=payload.supplier_id,
+                                                  offer__product__category_id=payload.category_id)
+            .order_by("pk").first())
+    if line is None:
+        raise NotInReach()
+    negotiation = services.cart_negotiation_open(actor=request.user, supplier=line.offer.supplier,
+                                                 category=line.offer.product.category,
+                                                 total=payload.total, line_amounts=payload.line_amounts,
+                                                 note=payload.note)
+    return Status(201, negotiation)
 
 
 @router.post("/cart/{line_id}", response={200: CartLineOut, 204: None})

@@ -20,7 +20,7 @@ from govdesk.core.models import AuditEvent, OrgUnit
 from govdesk.core.reach import Role
 from govdesk.core.services import pinyin_of
 
-from . import services
+from . import rollups, services
 from .models import (
     Admission,
     Bid,
@@ -224,4 +224,5 @@ def seed(context: dict) -> None:
                       changes={"total": o.total, "status": o.status}) for o in orders]
     audit_many(actor=root, entries=entries)
 
+    rollups.rebuild()
     services.sweep(today=today)

@@ -3,7 +3,7 @@ from django import forms
 from govdesk.core.forms import StyledForm
 from govdesk.core.models import OrgUnit
 
-from .models import Admission, Category, Flag, UnitBudget
+from .models import Admission, Category, Flag, Sanction, UnitBudget
 
 
 class CategoryForm(StyledForm):
@@ -55,6 +55,20 @@ class AdmissionDecideForm(StyledForm):
     reason = forms.CharField(label="理由", max_length=200, required=False)
 
 
+class SanctionForm(StyledForm):
+    supplier = forms.ModelChoiceField(label="供应商", queryset=OrgUnit.objects.none())
+    kind = forms.ChoiceField(label="类型", choices=Sanction.Kind.choices)
+    category = forms.ModelChoiceField(label="品目（可不选）", queryset=Category.objects.none(), required=False)
+    reason = forms.CharField(label="事由", max_length=300)
+    decided_on = forms.DateField(label="决定日期", required=False)
+    file = forms.FileField(label="处罚决定书（PDF/JPG/PNG，可不传）", required=False)
+
+    def __init__(self, *args, suppliers=None, categories=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["supplier"].queryset = suppliers if suppliers is not None else OrgUnit.objects.none()
+        self.fields["category"].queryset = categories if categories is not None else Category.objects.none()
+
+
 class FlagReviewForm(StyledForm):
     status = forms.ChoiceField(label="处理", choices=[(s, label) for s, label in Flag.Status.choices if s != "open"])
     note = forms.CharField(label="核查意见", widget=forms.Textarea(attrs={"rows": 3}), required=False)
@@ -64,6 +78,8 @@ class PolicyForm(StyledForm):
     listing_markup_pct = forms.DecimalField(label="挂牌价高于参考价上限（%）", min_value=0, decimal_places=2)
     price_flag_pct = forms.DecimalField(label="成交价高于参考价预警（%）", min_value=0, decimal_places=2)
     split_window_days = forms.IntegerField(label="拆单识别窗口（天）", min_value=1)
+    cluster_pct = forms.DecimalField(label="贴近限额幅度（%）", min_value=0, max_value=100, decimal_places=2)
+    cluster_count = forms.IntegerField(label="贴近限额笔数", min_value=2)
     share_pct = forms.DecimalField(label="单一供应商占比预警（%）", min_value=0, decimal_places=2)
     share_min_total = forms.DecimalField(label="占比规则起算金额（元）", min_value=0, decimal_places=2)
     frequent_days = forms.IntegerField(label="频繁下单窗口（天）", min_value=1)

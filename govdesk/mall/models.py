@@ -15,8 +15,10 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import ExpressionWrapper, F, Q
+from django.db.models.lookups import In
 
+from govdesk.core.files import StoredFile
 from govdesk.core.models import OrgUnit
 from govdesk.core.reach import CHANGE, VIEW, Reach, Role, Scoped, paths_for, subtree_q
 
@@ -56,11 +58,30 @@ ORDER_UNIT_CHANGE = frozenset({Role.PURCHASER})
 ORDER_SUPPLIER_ROLES = frozenset({Role.SUPPLIER})
 
 
+def _units_in(lookup: str, paths: list[str]) -> Q | None:
+    """``lookup`` (a foreign key to OrgUnit) within the subtrees of ``paths``, as
+    ``IN (SELECT id FROM orgunit WHERE path LIKE ...)``. A district-wide reach matches nearly
+    every row, so for it the column is wrapped (``id + 0``) to keep the database from driving
+    the query through that column's index: it then walks the index of the sort (the newest
+    orders first) and stops after one page instead of sorting the whole table."""
+    if not paths:
+        return None
+    wide = [p for p in paths if p.count("/") == 2]  # "/1/": a root of the tree
+    narrow = [p for p in paths if p not in wide]
+    result = None
+    if narrow:
+        result = Q(**{f"{lookup}__in": OrgUnit.objects.filter(subtree_q("path", narrow)).values("pk")})
+    if wide:
+        column = ExpressionWrapper(F(lookup) + 0, output_field=models.IntegerField())
+        result = _or(result, Q(In(column, OrgUnit.objects.filter(subtree_q("path", wide)).values("pk"))))
+    return result
+
+
 def order_q(prefix: str, user, action: str) -> Q | None:
     """An order is the purchasing unit's (subtree) and the supplier's; supervisors only read."""
     unit_roles = ORDER_UNIT_VIEW if action == VIEW else ORDER_UNIT_CHANGE
-    return _or(subtree_q(f"{prefix}org_unit__path", paths_for(user, unit_roles)),
-               subtree_q(f"{prefix}supplier__path", paths_for(user, ORDER_SUPPLIER_ROLES)))
+    return _or(_units_in(f"{prefix}org_unit", paths_for(user, unit_roles)),
+               _units_in(f"{prefix}supplier", paths_for(user, ORDER_SUPPLIER_ROLES)))
 
 
 def pct(value: Decimal) -> str:
@@ -83,6 +104,10 @@ class MallPolicy(Scoped):
     price_flag_pct = models.DecimalField("成交价高于参考价预警（%）", max_digits=6, decimal_places=2,
                                          default=Decimal("10"))
     split_window_days = models.PositiveSmallIntegerField("拆单识别窗口（天）", default=30)
+    # "Clustered just under the limit": several orders in the split window, each within
+    # cluster_pct% below the single-purchase limit, even when no two of them exceed it together.
+    cluster_pct = models.DecimalField("贴近限额幅度（%）", max_digits=6, decimal_places=2, default=Decimal("10"))
+    cluster_count = models.PositiveSmallIntegerField("贴近限额笔数", default=3)
     share_pct = models.DecimalField("单一供应商占比预警（%）", max_digits=6, decimal_places=2, default=Decimal("60"))
     share_min_total = models.DecimalField("占比规则起算金额", default=Decimal("100000"), **MONEY)
     frequent_days = models.PositiveSmallIntegerField("频繁下单窗口（天）", default=7)
@@ -204,6 +229,59 @@ class Admission(Scoped):
     class Meta:
         verbose_name = "供应商准入"
         constraints = [models.UniqueConstraint(fields=["supplier", "category"], name="mall_admission_unique")]
+
+
+class AdmissionDocument(Scoped, StoredFile):
+    """A file attached to an admission application (licence, qualification, authorisation),
+    kept under MEDIA_ROOT/mall by ``core.files.store_upload`` and served through reach."""
+
+    admission = models.ForeignKey(Admission, on_delete=models.CASCADE, related_name="files")
+
+    reach = Reach(path="admission__supplier__path", view=Admission.reach.view,
+                  change=frozenset({Role.SUPPLIER}))
+
+    class Meta:
+        verbose_name = "准入材料"
+
+
+class Sanction(Scoped):
+    """The supplier's sanctions history (处罚记录): warnings, suspensions, removals and their
+    lifting, each with its reason, date and who decided; suspensions and removals of an
+    admission are recorded here by ``admission_decide`` itself. Kept for good."""
+
+    class Kind(models.TextChoices):
+        WARNING = "warning", "警告"
+        SUSPENSION = "suspension", "暂停供货"
+        REMOVAL = "removal", "清退"
+        PENALTY = "penalty", "违约处罚"
+        LIFTED = "lifted", "恢复供货"
+
+    supplier = models.ForeignKey(OrgUnit, verbose_name="供应商", on_delete=models.PROTECT, related_name="mall_sanctions")
+    category = models.ForeignKey(Category, verbose_name="品目", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    kind = models.CharField("类型", max_length=12, choices=Kind.choices)
+    reason = models.CharField("事由", max_length=300)
+    decided_on = models.DateField("决定日期")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    reach = Reach(path="supplier__path", view=Admission.reach.view, change=frozenset({Role.DISTRICT_ADMIN}))
+
+    class Meta:
+        verbose_name = "供应商处罚记录"
+        ordering = ["-decided_on", "-id"]
+
+
+class SanctionDocument(Scoped, StoredFile):
+    """The decision document of a sanction (处罚决定书), under MEDIA_ROOT/mall."""
+
+    sanction = models.ForeignKey(Sanction, on_delete=models.CASCADE, related_name="files")
+
+    reach = Reach(path="sanction__supplier__path", view=Admission.reach.view,
+                  change=frozenset({Role.DISTRICT_ADMIN}))
+
+    class Meta:
+        verbose_name = "处罚决定文件"
 
 
 class Offer(Scoped):
@@ -350,6 +428,9 @@ class Order(Scoped):
             models.Index(fields=["supplier", "status"]),
             models.Index(fields=["status", "placed_at"]),
             models.Index(fields=["placed_on"]),
+            # the order list's keyset sorts (core/listing.py): newest first, by amount
+            models.Index(fields=["placed_at", "id"], name="mall_order_placed_keyset"),
+            models.Index(fields=["total", "id"], name="mall_order_total_keyset"),
         ]
 
     def __str__(self):
@@ -362,6 +443,52 @@ class Order(Scoped):
     @classmethod
     def reach_q(cls, user, action):
         return order_q("", user, action)
+
+
+class Rollup(Scoped):
+    """The figures, pre-aggregated from the live orders (not cancelled); kept by the order
+    services in the transaction that changes an order (``rollups.shift``), rebuilt from the
+    orders by ``govdesk mall rollup --rebuild``. Money in fen (integers): the running sums are
+    exact on SQLite as on PostgreSQL. Reached exactly like the orders it sums: from the
+    purchasing unit's side or the supplier's side."""
+
+    org_unit = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
+    supplier = models.ForeignKey(OrgUnit, on_delete=models.CASCADE, related_name="+")
+    orders = models.IntegerField(default=0)
+    amount_fen = models.BigIntegerField(default=0)
+    savings_fen = models.BigIntegerField(default=0)
+
+    reach = Reach(view=ORDER_UNIT_VIEW, change=frozenset())
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def reach_q(cls, user, action):
+        return order_q("", user, action) if action == VIEW else None
+
+
+class MonthRollup(Rollup):
+    """Per month x purchasing unit x supplier: totals, months, units and suppliers."""
+
+    month = models.DateField("月份")  # its first day
+
+    class Meta:
+        verbose_name = "订单月度汇总"
+        constraints = [models.UniqueConstraint(fields=["month", "org_unit", "supplier"], name="mall_month_rollup_key")]
+
+
+class CategoryRollup(Rollup):
+    """Per year x purchasing unit x supplier x category: categories and the encouraged share
+    (read through the category, whose flag may change later)."""
+
+    year = models.PositiveSmallIntegerField("年度")
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = "订单品目汇总"
+        constraints = [models.UniqueConstraint(fields=["year", "org_unit", "supplier", "category"],
+                                               name="mall_category_rollup_key")]
 
 
 class OrderLine(models.Model):
@@ -387,8 +514,13 @@ class OrderLine(models.Model):
 
 
 class Negotiation(Scoped):
-    """Online negotiation on an order. ``round`` counts the bids: every action must name
-    the round it answers, so a double submit or a crossed click is refused, not doubled."""
+    """Online negotiation on an order, or on a cart before it is ordered: one group of the
+    cart (one supplier, one category — what becomes one order), priced by the purchaser whose
+    cart it is (``buyer``), its lines frozen in ``basket``. An agreement on a cart binds the
+    order placed from it; changing that part of the cart voids the negotiation.
+
+    ``round`` counts the bids: every action must name the round it answers, so a double
+    submit or a crossed click is refused, not doubled."""
 
     class Status(models.TextChoices):
         OPEN = "open", "议价中"
@@ -401,7 +533,15 @@ class Negotiation(Scoped):
         PURCHASER = "purchaser", "采购人"
         SUPPLIER = "supplier", "供应商"
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="negotiations")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="negotiations")
+    # On a cart (order empty until the order is placed from it):
+    org_unit = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    supplier = models.ForeignKey(OrgUnit, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    # [{"offer", "product", "quantity", "list_price", "list_amount", "agreed"}]: the cart lines priced
+    basket = models.JSONField(default=list, blank=True)
     status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.OPEN)
     round = models.PositiveIntegerField(default=0)
     turn = models.CharField(max_length=12, choices=Side.choices, blank=True)
@@ -420,6 +560,16 @@ class Negotiation(Scoped):
         constraints = [
             models.UniqueConstraint(fields=["order"], condition=Q(status="open"), name="mall_one_open_negotiation"),
             models.UniqueConstraint(fields=["order"], condition=Q(status="agreed"), name="mall_one_agreement"),
+            # a cart group has at most one running negotiation and one agreement not yet ordered
+            models.UniqueConstraint(fields=["buyer", "supplier", "category"],
+                                    condition=Q(status="open", order__isnull=True),
+                                    name="mall_one_open_cart_negotiation"),
+            models.UniqueConstraint(fields=["buyer", "supplier", "category"],
+                                    condition=Q(status="agreed", order__isnull=True),
+                                    name="mall_one_cart_agreement"),
+            models.CheckConstraint(condition=Q(order__isnull=False) | Q(org_unit__isnull=False, supplier__isnull=False,
+                                                                         category__isnull=False, buyer__isnull=False),
+                                   name="mall_negotiation_has_subject"),
             models.CheckConstraint(condition=Q(ask_total__lte=models.F("list_total"),
                                                bid_total__lte=models.F("list_total")),
                                    name="mall_negotiation_le_list"),
@@ -427,7 +577,13 @@ class Negotiation(Scoped):
 
     @classmethod
     def reach_q(cls, user, action):
-        return order_q("order__", user, action)
+        on_order = order_q("order__", user, action)
+        on_cart = order_q("", user, action)
+        return _or(on_order, (Q(order__isnull=True) & on_cart) if on_cart is not None else None)
+
+    @property
+    def on_cart(self) -> bool:
+        return self.order_id is None and self.buyer_id is not None
 
     @property
     def standing_total(self) -> Decimal:
@@ -466,7 +622,9 @@ class Bid(Scoped):
     def reach_q(cls, user, action):
         if action != VIEW:
             return None
-        return order_q("negotiation__order__", user, action)
+        on_cart = order_q("negotiation__", user, action)
+        return _or(order_q("negotiation__order__", user, action),
+                   (Q(negotiation__order__isnull=True) & on_cart) if on_cart is not None else None)
 
 
 class Flag(Scoped):
@@ -475,6 +633,7 @@ class Flag(Scoped):
 
     class Rule(models.TextChoices):
         SPLIT = "split", "疑似拆单"
+        CLUSTER = "cluster", "多笔贴近限额"
         PRICE = "price", "价格高于参考价"
         OUTSIDE = "outside", "非商城品目采购"
         SHARE = "share", "供应商集中度过高"
@@ -513,5 +672,6 @@ class Flag(Scoped):
         return subtree_q("org_unit__path", paths_for(user, cls.SUPERVISING))
 
 
-__all__ = ["MallPolicy", "Category", "Product", "ReferencePrice", "Admission", "Offer", "UnitBudget", "CartLine",
-           "Order", "OrderLine", "Negotiation", "Bid", "Flag", "CHANGE", "VIEW"]
+__all__ = ["MallPolicy", "Category", "Product", "ReferencePrice", "Admission", "AdmissionDocument", "Sanction",
+           "SanctionDocument", "Offer", "UnitBudget", "CartLine",
+           "Order", "MonthRollup", "CategoryRollup", "OrderLine", "Negotiation", "Bid", "Flag", "CHANGE", "VIEW"]

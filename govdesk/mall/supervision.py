@@ -1,9 +1,10 @@
 """Online supervision (在线监管): the rules that flag orders for supervisors.
 
-Every rule is a set-based query over orders (aggregates and correlated subqueries
-the database evaluates in one pass) — the same query serves an order as it is
-placed (``targets`` = the new orders) and the periodic sweep (``targets`` = all
-orders of a district). Each finding carries an explainable Chinese message and the
+Every rule is a set-based query over orders — the window rules (split, clustered just
+under the limit, frequent) are one statement of window functions over the orders sorted
+by unit, category and day (``window_rows``), the others plain aggregates — and the same
+queries serve an order as it is placed (``targets`` = the new orders) and the periodic
+sweep (``targets`` = all orders of a district). Each finding carries an explainable Chinese message and the
 parameters it was judged by; its ``key`` makes a re-run harmless.
 
 Windows are counted in days on ``Order.day`` (the local date's ordinal): the
@@ -16,24 +17,20 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import (
     Count,
-    DateField,
     DecimalField,
     ExpressionWrapper,
     F,
-    IntegerField,
     Max,
     Min,
-    OuterRef,
-    Q,
-    Subquery,
     Sum,
 )
 from django.utils import timezone
 
 from govdesk.core.audit import Entry, audit_many
-from govdesk.core.models import AuditEvent
+from govdesk.core.models import AuditEvent, OrgUnit
 
 from .models import Flag, MallPolicy, Order, OrderLine, pct
 
@@ -50,36 +47,105 @@ def _m(value) -> str:
     return str(Decimal(value).quantize(Decimal("0.01")))
 
 
-def _window(field_filter: dict, window_days: int, aggregate, output):
-    """Correlated subquery: ``aggregate`` over the live orders of the same unit (and
-    ``field_filter``) in the window of ``window_days`` days ending at the outer order
-    (ties on the same day broken by id, so each order sees only those before it)."""
-    inner = (Order.objects.exclude(status=CANCELLED)
-             .filter(org_unit=OuterRef("org_unit"), **field_filter)
-             .filter(day__gt=OuterRef("day") - window_days)
-             .filter(Q(day__lt=OuterRef("day")) | Q(day=OuterRef("day"), pk__lte=OuterRef("pk")))
-             .order_by().values("org_unit").annotate(v=aggregate).values("v"))
-    return Subquery(inner, output_field=output)
+LOOKUP = ("pk", "org_unit_id", "org_unit__name", "supplier_id", "category_id", "category__name", "placed_on", "total")
 
 
-def split_findings(targets, policy: MallPolicy) -> list[Flag]:
+def window_rows(targets, policy: MallPolicy, *, whole: bool = False) -> list[dict]:
+    """One pass of window functions over the live orders per (unit, category), ordered by
+    day then id, answering for every target order what the window rules need: in its split
+    window (the W days ending on its date, same-day orders up to itself) the number, sum and
+    first day of the orders, how many were at or over the limit, and the same for the orders
+    just under the limit; and the number of orders in its frequency window.
+
+    Each "in the window" figure is a running total minus the running total of the last order
+    W or more days earlier (``MAX(...) OVER (RANGE ... W PRECEDING)``: running totals only
+    grow). Money is summed in fen as integers, so "exactly the limit" is exact on SQLite too.
+    Only orders whose (unit, category) and dates can matter are read: for an order being
+    placed that is its own unit and category over the last W days; with ``whole`` (the sweep of
+    a whole district) the targets are all there is, and are read once."""
+    w, f = int(policy.split_window_days), int(policy.frequent_days)
+    band = int((Decimal(10000) - Decimal(policy.cluster_pct) * 100).to_integral_value())  # in 1/10000 of the limit
+    if whole:
+        scope = targets.exclude(status=CANCELLED)
+    else:
+        first = targets.order_by().aggregate(d=Min("day"))["d"]
+        if first is None:
+            return []
+        scope = (Order.objects.exclude(status=CANCELLED)
+                 .filter(org_unit_id__in=targets.values("org_unit_id"), category_id__in=targets.values("category_id"),
+                         day__gt=first - max(w, f)))
+    base = (scope
+            .annotate(oid=F("id"), u=F("org_unit_id"), c=F("category_id"), d=F("day"), amt=F("total"),
+                      lim=F("category__single_limit"))
+            .values("oid", "u", "c", "d", "amt", "lim"))
+    base_sql, base_params = base.query.sql_with_params()
+    wanted, wanted_params = "", []
+    if not whole:
+        wanted_sql, wanted_params = targets.exclude(status=CANCELLED).values("id").query.sql_with_params()
+        wanted = f"oid IN ({wanted_sql}) AND"
+    sql = f"""
+    WITH base AS ({base_sql}),
+    fen AS (
+        SELECT oid, u, c, d, CAST(ROUND(amt * 100) AS BIGINT) AS amt, CAST(ROUND(lim * 100) AS BIGINT) AS lim
+        FROM base),
+    marked AS (
+        SELECT fen.*, CASE WHEN amt >= lim THEN 1 ELSE 0 END AS big,
+               CASE WHEN amt < lim AND amt * 10000 >= lim * {band} THEN 1 ELSE 0 END AS near
+        FROM fen),
+    running AS (
+        SELECT marked.*,
+               SUM(amt) OVER p AS r_sum, COUNT(*) OVER p AS r_n, SUM(big) OVER p AS r_big,
+               SUM(near) OVER p AS r_near, SUM(near * amt) OVER p AS r_near_sum,
+               MIN(d) OVER (PARTITION BY u, c ORDER BY d RANGE BETWEEN {w - 1} PRECEDING AND CURRENT ROW) AS w_first,
+               MIN(CASE WHEN near = 1 THEN d END)
+                   OVER (PARTITION BY u, c ORDER BY d RANGE BETWEEN {w - 1} PRECEDING AND CURRENT ROW) AS near_first
+        FROM marked
+        WINDOW p AS (PARTITION BY u, c ORDER BY d, oid ROWS UNBOUNDED PRECEDING)),
+    windowed AS (
+        SELECT oid, amt, lim, near, w_first, near_first,
+               r_sum - COALESCE(MAX(r_sum) OVER pw, 0) AS w_sum,
+               r_n - COALESCE(MAX(r_n) OVER pw, 0) AS w_n,
+               r_big - COALESCE(MAX(r_big) OVER pw, 0) AS w_big,
+               r_near - COALESCE(MAX(r_near) OVER pw, 0) AS near_n,
+               r_near_sum - COALESCE(MAX(r_near_sum) OVER pw, 0) AS near_sum,
+               r_n - COALESCE(MAX(r_n) OVER pf, 0) AS f_n
+        FROM running
+        WINDOW pw AS (PARTITION BY u, c ORDER BY d RANGE BETWEEN UNBOUNDED PRECEDING AND {w} PRECEDING),
+               pf AS (PARTITION BY u, c ORDER BY d RANGE BETWEEN UNBOUNDED PRECEDING AND {f} PRECEDING))
+    SELECT oid, w_sum, w_n, w_first, near_n, near_sum, near_first, f_n, lim,
+           CASE WHEN w_n >= 2 AND w_big = 0 AND w_sum > lim AND w_sum <= lim + amt THEN 1 ELSE 0 END AS split,
+           CASE WHEN near = 1 AND near_n = %s THEN 1 ELSE 0 END AS cluster,
+           CASE WHEN f_n = %s THEN 1 ELSE 0 END AS frequent
+    FROM windowed
+    WHERE {wanted} ((w_n >= 2 AND w_big = 0 AND w_sum > lim AND w_sum <= lim + amt) OR (near = 1 AND near_n = %s)
+           OR f_n = %s)
+    """
+    n_cluster, n_frequent = int(policy.cluster_count), int(policy.frequent_count) + 1
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*base_params, n_cluster, n_frequent, *wanted_params, n_cluster, n_frequent])
+        columns = [col[0] for col in cursor.description]
+        hits = {row[0]: dict(zip(columns, row, strict=True)) for row in cursor.fetchall()}
+    if not hits:
+        return []
+    described = {r["pk"]: r for r in Order.objects.filter(pk__in=list(hits)).values(*LOOKUP)}
+    rows = []
+    for pk, hit in sorted(hits.items()):
+        row = {**described[pk], **hit, "limit": Decimal(hit["lim"]) / 100}
+        for key in ("w_first", "near_first"):
+            row[key] = date.fromordinal(int(hit[key])) if hit[key] is not None else None
+        for key in ("w_sum", "near_sum"):
+            row[key] = Decimal(int(hit[key] or 0)) / 100
+        rows.append(row)
+    return rows
+
+
+def split_findings(rows: list[dict], policy: MallPolicy) -> list[Flag]:
     """Same unit, same category, within the window: orders each under the single-purchase
     limit whose sum exceeds it. Flagged on the order that takes the window over the limit."""
     w = policy.split_window_days
-    same = {"category": OuterRef("category")}
-    rows = (targets.exclude(status=CANCELLED)
-            .annotate(w_sum=_window(same, w, Sum("total"), MONEY_FIELD),
-                      w_n=_window(same, w, Count("id"), IntegerField()),
-                      w_max=_window(same, w, Max("total"), MONEY_FIELD),
-                      w_first=_window(same, w, Min("placed_on"), DateField()),
-                      limit=F("category__single_limit"))
-            .filter(w_n__gte=2, w_sum__gt=F("limit"), w_max__lt=F("limit"))
-            .filter(w_sum__lte=F("limit") + F("total"))
-            .values("pk", "org_unit_id", "org_unit__name", "supplier_id", "category_id", "category__name",
-                    "placed_on", "total", "w_sum", "w_n", "w_first", "limit"))
     flags = []
-    for r in rows:
-        near = Decimal(r["w_sum"]) / r["w_n"] >= Decimal(r["limit"]) * Decimal("0.8")
+    for r in (r for r in rows if r["split"]):
+        near = r["w_sum"] / r["w_n"] >= r["limit"] * Decimal("0.8")
         message = (f"{r['org_unit__name']}在 {w} 天内（{r['w_first']} 至 {r['placed_on']}）于品目「{r['category__name']}」"
                    f"下单 {r['w_n']} 笔，合计 {_y(r['w_sum'])} 元，超过单次采购限额 {_y(r['limit'])} 元，"
                    f"而每笔均低于限额，疑似拆分采购以规避限额"
@@ -93,21 +159,38 @@ def split_findings(targets, policy: MallPolicy) -> list[Flag]:
     return flags
 
 
-def frequent_findings(targets, policy: MallPolicy) -> list[Flag]:
+def cluster_findings(rows: list[dict], policy: MallPolicy) -> list[Flag]:
+    """The split-purchase variant: at least N orders of one unit in one category within the
+    split window, each just under the single-purchase limit (at or above limit x (1 - X%),
+    below the limit). Flagged on the order that makes the N-th, whether or not the sum is
+    also over the limit (that is the split rule's own flag)."""
+    w, n, x = policy.split_window_days, policy.cluster_count, policy.cluster_pct
+    flags = []
+    for r in (r for r in rows if r["cluster"]):
+        low = (r["limit"] * (1 - Decimal(x) / 100)).quantize(Decimal("0.01"))
+        flags.append(Flag(
+            key=f"cluster:{r['pk']}", rule=Flag.Rule.CLUSTER, org_unit_id=r["org_unit_id"],
+            supplier_id=r["supplier_id"], category_id=r["category_id"], order_id=r["pk"], amount=r["near_sum"],
+            message=(f"{r['org_unit__name']}在 {w} 天内（{r['near_first']} 至 {r['placed_on']}）于品目"
+                     f"「{r['category__name']}」有 {r['near_n']} 笔订单金额均在 {_y(low)} 至 {_y(r['limit'])} 元之间，"
+                     f"即贴近单次采购限额（{pct(x)}% 以内），合计 {_y(r['near_sum'])} 元，疑似拆分采购"),
+            params={"window_days": w, "limit": _m(r["limit"]), "within_pct": pct(x), "min_orders": n,
+                    "orders": r["near_n"], "sum": _m(r["near_sum"]), "first_day": str(r["near_first"]),
+                    "last_day": str(r["placed_on"])}))
+    return flags
+
+
+def frequent_findings(rows: list[dict], policy: MallPolicy) -> list[Flag]:
     """More than N orders of one unit in one category within F days; flagged on the
     order that goes over N."""
     f, n = policy.frequent_days, policy.frequent_count
-    rows = (targets.exclude(status=CANCELLED)
-            .annotate(w_n=_window({"category": OuterRef("category")}, f, Count("id"), IntegerField()))
-            .filter(w_n=n + 1)
-            .values("pk", "org_unit_id", "org_unit__name", "supplier_id", "category_id", "category__name",
-                    "placed_on", "total"))
     return [Flag(key=f"frequent:{r['pk']}", rule=Flag.Rule.FREQUENT, org_unit_id=r["org_unit_id"],
-                 supplier_id=r["supplier_id"], category_id=r["category_id"], order_id=r["pk"], amount=r["total"],
+                 supplier_id=r["supplier_id"], category_id=r["category_id"], order_id=r["pk"],
+                 amount=r["total"],
                  message=(f"{r['org_unit__name']}截至 {r['placed_on']} 的 {f} 天内在品目「{r['category__name']}」"
                           f"已下单 {n + 1} 笔，超过 {n} 笔的频次上限"),
                  params={"window_days": f, "max_orders": n, "orders": n + 1})
-            for r in rows]
+            for r in rows if r["frequent"]]
 
 
 def price_findings(targets, policy: MallPolicy) -> list[Flag]:
@@ -153,45 +236,70 @@ def outside_findings(targets, policy: MallPolicy) -> list[Flag]:
             for r in rows]
 
 
-def share_findings(targets, policy: MallPolicy, *, years) -> list[Flag]:
+def share_findings(targets, policy: MallPolicy, *, years, whole: bool = False) -> list[Flag]:
     """One supplier taking more than Y% of a unit's spending in a year (units that spent
-    at least the policy's minimum). ``targets`` picks the (unit, supplier) pairs to judge.
-    Two GROUP BY queries per year — per unit and per (unit, supplier) — compared group by group."""
-    flags = []
+    at least the policy's minimum). ``targets`` picks the (unit, supplier, year) groups to
+    judge. Per year one GROUP BY (unit, supplier) over the live orders of the targets' units;
+    the units' totals are the sums of their groups."""
     share_pct, minimum = policy.share_pct, policy.share_min_total
-    for year in years:
-        live = Order.objects.exclude(status=CANCELLED).filter(placed_on__year=year)
-        units = targets.filter(placed_on__year=year).values("org_unit_id")
-        wanted = set(targets.filter(placed_on__year=year).values_list("org_unit_id", "supplier_id").distinct())
-        unit_totals = dict(live.filter(org_unit_id__in=units).values("org_unit_id").annotate(t=Sum("total"))
-                           .filter(t__gte=minimum).values_list("org_unit_id", "t"))
-        if not unit_totals:
-            continue
-        rows = (live.filter(org_unit_id__in=list(unit_totals))
-                .values("org_unit_id", "org_unit__name", "supplier_id", "supplier__name")
-                .annotate(s=Sum("total"), n=Count("id")).order_by())
-        for r in rows:
-            unit_total = Decimal(unit_totals[r["org_unit_id"]])
-            if (r["org_unit_id"], r["supplier_id"]) not in wanted or Decimal(r["s"]) * 100 <= unit_total * share_pct:
+    wanted, groups = set(), []
+    for year in years:  # date ranges, not EXTRACT: SQLite computes that in Python row by row
+        span = {"placed_on__gte": date(year, 1, 1), "placed_on__lte": date(year, 12, 31)}
+        if whole:  # every order of the district is a target: every group is wanted
+            live = targets.exclude(status=CANCELLED).filter(**span)
+        else:
+            pairs = set(targets.filter(**span).order_by().values_list("org_unit_id", "supplier_id").distinct())
+            if not pairs:
                 continue
-            share = Decimal(r["s"]) * 100 / unit_total
-            flags.append(Flag(
-                key=f"share:{r['org_unit_id']}:{r['supplier_id']}:{year}", rule=Flag.Rule.SHARE,
-                org_unit_id=r["org_unit_id"], supplier_id=r["supplier_id"], amount=r["s"],
-                message=(f"{r['org_unit__name']}{year} 年在商城采购 {_y(unit_total)} 元，其中{r['supplier__name']}"
-                         f"占 {_y(r['s'])} 元（{share:.1f}%，{r['n']} 笔），超过 {pct(share_pct)}% 的集中度预警线"),
-                params={"year": year, "threshold_pct": pct(share_pct), "share_pct": f"{share:.1f}",
-                        "unit_total": _m(unit_total), "supplier_total": _m(r["s"]),
-                        "min_total": _m(minimum)}))
+            wanted |= {(year, u, s) for u, s in pairs}
+            live = Order.objects.exclude(status=CANCELLED).filter(org_unit_id__in={u for u, _s in pairs}, **span)
+        year_groups = [{**g, "y": year} for g in live.values("org_unit_id", "supplier_id")
+                       .annotate(s=Sum("total"), n=Count("id")).order_by()]
+        if whole:
+            wanted |= {(year, g["org_unit_id"], g["supplier_id"]) for g in year_groups}
+        groups += year_groups
+    unit_totals: dict[tuple, Decimal] = {}
+    for g in groups:
+        key = (g["y"], g["org_unit_id"])
+        unit_totals[key] = unit_totals.get(key, Decimal(0)) + Decimal(g["s"])
+    found = []
+    for g in groups:
+        unit_total = unit_totals[(g["y"], g["org_unit_id"])]
+        if (g["y"], g["org_unit_id"], g["supplier_id"]) not in wanted or unit_total < minimum:
+            continue
+        if Decimal(g["s"]) * 100 > unit_total * share_pct:
+            found.append((g, unit_total))
+    if not found:
+        return []
+    names = dict(OrgUnit.objects.filter(pk__in={g["org_unit_id"] for g, _t in found}
+                                        | {g["supplier_id"] for g, _t in found}).values_list("pk", "name"))
+    flags = []
+    for g, unit_total in found:
+        year, supplier_total = g["y"], Decimal(g["s"])
+        share = supplier_total * 100 / unit_total
+        flags.append(Flag(
+            key=f"share:{g['org_unit_id']}:{g['supplier_id']}:{year}", rule=Flag.Rule.SHARE,
+            org_unit_id=g["org_unit_id"], supplier_id=g["supplier_id"], amount=_m(supplier_total),
+            message=(f"{names[g['org_unit_id']]}{year} 年在商城采购 {_y(unit_total)} 元，其中{names[g['supplier_id']]}"
+                     f"占 {_y(supplier_total)} 元（{share:.1f}%，{g['n']} 笔），超过 {pct(share_pct)}% 的集中度预警线"),
+            params={"year": year, "threshold_pct": pct(share_pct), "share_pct": f"{share:.1f}",
+                    "unit_total": _m(unit_total), "supplier_total": _m(supplier_total),
+                    "min_total": _m(minimum)}))
     return flags
 
 
-def check(targets, policy: MallPolicy, *, today: date, sweep: bool = False) -> list[Flag]:
-    """All findings about ``targets`` (a queryset of orders)."""
-    years = sorted(set(targets.order_by().values_list("placed_on__year", flat=True).distinct())) if sweep \
-        else [today.year]
-    return [*split_findings(targets, policy), *price_findings(targets, policy), *outside_findings(targets, policy),
-            *share_findings(targets, policy, years=years), *frequent_findings(targets, policy)]
+def check(targets, policy: MallPolicy, *, today: date, sweep: bool = False, whole: bool = False) -> list[Flag]:
+    """All findings about ``targets`` (a queryset of orders); ``whole`` when the targets are
+    every order of the district (the sweep without ``since``)."""
+    if sweep:
+        span = targets.order_by().aggregate(first=Min("placed_on"), last=Max("placed_on"))
+        years = list(range(span["first"].year, span["last"].year + 1)) if span["first"] else []
+    else:
+        years = [today.year]
+    rows = window_rows(targets, policy, whole=whole)
+    return [*split_findings(rows, policy), *cluster_findings(rows, policy), *price_findings(targets, policy),
+            *outside_findings(targets, policy), *share_findings(targets, policy, years=years, whole=whole),
+            *frequent_findings(rows, policy)]
 
 
 def raise_flags(findings: list[Flag]) -> list[Flag]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from govdesk.core import files
 from govdesk.core.errors import NotInReach, ServiceError
 from govdesk.core.listing import keyset_page
 from govdesk.core.models import OrgUnit
@@ -26,10 +28,12 @@ from .forms import (
     PolicyForm,
     ProductForm,
     ReferencePriceForm,
+    SanctionForm,
 )
 from .models import (
     APPROVERS,
     Admission,
+    AdmissionDocument,
     ApprovalRule,
     CartLine,
     Category,
@@ -38,6 +42,7 @@ from .models import (
     Offer,
     Order,
     Product,
+    SanctionDocument,
     UnitBudget,
 )
 
@@ -185,7 +190,7 @@ def offer_edit(request, pk=None):
 @login_required
 def admissions(request):
     qs = queries.admissions_visible(request.user, status=request.GET.get("status", ""))
-    page = keyset_page(qs, request.GET, sorts={"applied": "applied_at"}, default="-applied_at")
+    page = keyset_page(qs, request.GET, sorts={"applied": "applied_at"}, default="-applied")
     suppliers = _supplier_units(request.user)
     apply_form = AdmissionApplyForm(categories=queries.categories_visible(request.user).order_by("code")) \
         if suppliers else None
@@ -203,7 +208,8 @@ def admission_apply(request):
         messages.error(request, "请选择要申请的品目")
         return redirect("mall:admissions")
     try:
-        services.admission_apply(actor=request.user, supplier=supplier, **form.cleaned_data)
+        services.admission_apply(actor=request.user, supplier=supplier, uploads=request.FILES.getlist("files"),
+                                 **form.cleaned_data)
     except ServiceError as e:
         messages.error(request, e.message)
     else:
@@ -224,6 +230,58 @@ def admission_decide(request, pk):
         else:
             messages.success(request, f"已更新「{admission.supplier.name}」在「{admission.category.name}」的准入")
     return redirect("mall:admissions")
+
+
+@login_required
+@require_POST
+def admission_document_add(request, pk):
+    admission = get_in_reach(Admission, request.user, VIEW, pk=pk)
+    try:
+        services.admission_document_add(actor=request.user, admission=admission, upload=request.FILES.get("file"))
+    except ServiceError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, "材料已上传")
+    return redirect("mall:admissions")
+
+
+FILE_MODELS = {"admission": AdmissionDocument, "sanction": SanctionDocument}
+
+
+@login_required
+def stored_file(request, kind, pk):
+    """Serve an admission document or a sanction decision to someone who reaches its record."""
+    if kind not in FILE_MODELS:
+        raise NotInReach()
+    document = get_in_reach(FILE_MODELS[kind], request.user, VIEW, pk=pk)
+    path = files.upload_root(services.MALL_FILES) / document.stored_name
+    if not path.is_file():
+        raise NotInReach()
+    return FileResponse(open(path, "rb"), content_type=document.content_type, filename=document.original_name)
+
+
+@login_required
+def sanctions(request):
+    """The suppliers' sanctions history; district administrators record new ones."""
+    qs = queries.sanctions_visible(request.user)
+    page = keyset_page(qs, request.GET, sorts={"decided": "decided_on"}, default="-decided")
+    form = None
+    if Role.DISTRICT_ADMIN in roles_of(request.user):
+        form = SanctionForm(request.POST or None, request.FILES or None,
+                            suppliers=OrgUnit.objects.restrict(request.user, CHANGE).filter(kind=OrgUnit.Kind.ENTERPRISE),
+                            categories=queries.categories_visible(request.user).order_by("code"))
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.sanction_record(actor=request.user, supplier=data["supplier"], kind=data["kind"],
+                                         reason=data["reason"], category=data["category"],
+                                         decided_on=data["decided_on"], upload=data["file"])
+            except ServiceError as e:
+                fail(form, e)
+            else:
+                messages.success(request, "处罚记录已保存")
+                return redirect("mall:sanctions")
+    return render(request, "mall/sanctions.html", {"page": page, "form": form})
 
 
 # --- cart and orders -------------------------------------------------------------------------------------
@@ -342,6 +400,31 @@ def order_action(request, pk, action):
     return redirect("mall:order", pk)
 
 
+def _negotiation_act(request, negotiation, action) -> None:
+    """Answer a running negotiation (on an order or on a cart): counter, accept, reject, withdraw."""
+    p = request.POST
+    line_amounts = {key[5:]: value for key, value in p.items() if key.startswith("line_") and value.strip()}
+    expected = p.get("round")
+    if action == "counter":
+        services.negotiation_counter(actor=request.user, negotiation=negotiation, expected_round=expected,
+                                     total=p.get("total") or None, line_amounts=line_amounts or None,
+                                     note=p.get("note", ""))
+        messages.success(request, "已提交新的报价")
+    elif action == "accept":
+        services.negotiation_accept(actor=request.user, negotiation=negotiation, expected_round=expected)
+        messages.success(request, "议价成交，购物车下单时按成交价执行" if negotiation.on_cart
+                         else "议价成交，订单金额已按成交价更新")
+    elif action == "reject":
+        services.negotiation_reject(actor=request.user, negotiation=negotiation, expected_round=expected,
+                                    note=p.get("note", ""))
+        messages.success(request, "已拒绝，议价结束")
+    elif action == "withdraw":
+        services.negotiation_withdraw(actor=request.user, negotiation=negotiation, note=p.get("note", ""))
+        messages.success(request, "已撤回议价")
+    else:
+        messages.error(request, "未知操作")
+
+
 @login_required
 @require_POST
 def negotiate(request, pk, action):
@@ -352,33 +435,51 @@ def negotiate(request, pk, action):
         if action == "open":
             services.negotiation_open(actor=request.user, order=order, total=p.get("total") or None,
                                       line_amounts=line_amounts or None, note=p.get("note", ""))
-            done = "已发起议价，等待供应商回应"
+            messages.success(request, "已发起议价，等待供应商回应")
         else:
             negotiation = get_in_reach(Negotiation, request.user, VIEW, pk=p.get("negotiation"), order=order)
-            expected = p.get("round")
-            if action == "counter":
-                services.negotiation_counter(actor=request.user, negotiation=negotiation, expected_round=expected,
-                                             total=p.get("total") or None, line_amounts=line_amounts or None,
-                                             note=p.get("note", ""))
-                done = "已提交新的报价"
-            elif action == "accept":
-                services.negotiation_accept(actor=request.user, negotiation=negotiation, expected_round=expected)
-                done = "议价成交，订单金额已按成交价更新"
-            elif action == "reject":
-                services.negotiation_reject(actor=request.user, negotiation=negotiation, expected_round=expected,
-                                            note=p.get("note", ""))
-                done = "已拒绝，议价结束"
-            elif action == "withdraw":
-                services.negotiation_withdraw(actor=request.user, negotiation=negotiation, note=p.get("note", ""))
-                done = "已撤回议价"
-            else:
-                messages.error(request, "未知操作")
-                return redirect("mall:order", pk)
+            _negotiation_act(request, negotiation, action)
     except ServiceError as e:
         messages.error(request, e.message)
-    else:
-        messages.success(request, done)
     return redirect("mall:order", pk)
+
+
+@login_required
+@require_POST
+def cart_negotiate(request):
+    """The purchaser offers a price on one group of the cart (one supplier, one category)."""
+    p = request.POST
+    line = get_in_reach(CartLine, request.user, CHANGE, pk=p.get("line"))
+    line_amounts = {key[5:]: value for key, value in p.items() if key.startswith("line_") and value.strip()}
+    try:
+        negotiation = services.cart_negotiation_open(
+            actor=request.user, supplier=line.offer.supplier, category=line.offer.product.category,
+            total=p.get("total") or None, line_amounts=line_amounts or None, note=p.get("note", ""))
+    except ServiceError as e:
+        messages.error(request, e.message)
+        return redirect("mall:cart")
+    messages.success(request, "已发起议价，等待供应商回应")
+    return redirect("mall:negotiation", negotiation.pk)
+
+
+@login_required
+def negotiation_detail(request, pk):
+    """A negotiation on a cart (one on an order lives on the order's page)."""
+    negotiation = get_in_reach(Negotiation, request.user, VIEW, pk=pk)
+    if negotiation.order_id:
+        return redirect("mall:order", negotiation.order_id)
+    if request.method == "POST":
+        try:
+            _negotiation_act(request, negotiation, request.POST.get("action", ""))
+        except ServiceError as e:
+            messages.error(request, e.message)
+        return redirect("mall:negotiation", pk)
+    subject = services.negotiation_subject(negotiation)
+    sides = services.sides_of(request.user, subject)
+    return render(request, "mall/negotiation.html", {
+        "negotiation": negotiation, "subject": subject, "bids": queries.bids_of(request.user, negotiation),
+        "purchaser": "purchaser" in sides, "my_turn": negotiation.status == Negotiation.Status.OPEN
+        and negotiation.turn in sides})
 
 
 @login_required

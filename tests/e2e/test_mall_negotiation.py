@@ -72,3 +72,39 @@ def test_a_purchaser_negotiates_with_a_supplier_and_the_supervisor_sees_savings_
     expect(flag_link).to_be_visible()
     flag_link.click()
     expect(supervisor.locator("#flag-message")).to_contain_text("合计 10,600.00 元，超过单次采购限额 10,000.00 元")
+
+
+def test_a_price_agreed_on_the_cart_binds_the_order_placed_from_it(new_page):
+    build_mall(build_world())
+
+    buyer = new_page()
+    login(buyer, "buyer_a", PASSWORD)
+    buyer.goto("/mall/catalogue/")
+    row = buyer.locator("tr", has_text="甲办公用品公司").filter(has_text="A4复印纸")
+    row.locator("input[name=quantity]").fill("10")
+    row.get_by_role("button", name="加入购物车").click()
+    expect(buyer.get_by_text("合计 1100.00 元")).to_be_visible()
+    buyer.fill("#cart-bid-1", "950")
+    buyer.get_by_role("button", name="向供应商议价").click()
+    expect(buyer.locator("#negotiation-status")).to_have_text("议价中")
+    negotiation_url = buyer.url
+
+    seller = new_page()
+    login(seller, "seller_x", PASSWORD)
+    seller.goto(negotiation_url)
+    expect(seller.locator("#standing-total")).to_have_text("950.00")
+    seller.fill("#counter-total", "1000")
+    seller.get_by_role("button", name="还价").click()
+    expect(seller.get_by_text("已提交新的报价")).to_be_visible()
+
+    buyer.reload()
+    expect(buyer.locator("#standing-total")).to_have_text("1000.00")
+    buyer.get_by_role("button", name="接受对方报价").click()
+    expect(buyer.locator("#negotiation-status")).to_have_text("已达成")
+    expect(buyer.locator("#agreed-total")).to_have_text("1000.00")
+    buyer.get_by_role("link", name="返回购物车").click()
+    expect(buyer.get_by_text("议价已成交")).to_be_visible()
+    buyer.get_by_role("button", name="提交订单").click()
+    expect(buyer.locator("#order-status")).to_have_text("已下单")
+    expect(buyer.locator("#order-total")).to_have_text("1000.00 元")
+    expect(buyer.locator("#order-savings")).to_have_text("100.00 元")

@@ -6,8 +6,9 @@ import pytest
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from govdesk.core.errors import Conflict, Forbidden, ServiceError
+from govdesk.core.errors import Conflict, Forbidden, NotInReach, ServiceError
 from govdesk.core.models import AuditEvent, Todo
+from govdesk.core.reach import Role
 from govdesk.core.testing import assert_write_refused
 from govdesk.mall import services
 from govdesk.mall.models import Bid, Negotiation, Order, OrderLine
@@ -259,3 +260,202 @@ def test_two_accepts_at_once_produce_one_agreement(pg_mall):
     order.refresh_from_db()
     assert order.total == Decimal("900.00") and order.savings == Decimal("200.00")
     assert Bid.objects.filter(negotiation=n, action="accept").count() == 1
+
+
+# --- on a cart, before the order is placed -------------------------------------------------------------------
+
+def cart_offer(mall, total="950", quantity=10, **kwargs):
+    services.cart_add(actor=mall.buyer_a, offer=mall.paper_x, quantity=quantity)  # 10 x 110.00 = 1,100.00
+    return services.cart_negotiation_open(actor=mall.buyer_a, supplier=mall.supplier_x, category=mall.paper,
+                                          total=total, **kwargs)
+
+
+def place_cart(mall):
+    return services.order_place(actor=mall.buyer_a, unit=mall.world.street_a)[0]
+
+
+def test_a_cart_agreement_binds_the_order_placed_from_it(mall):
+    services.cart_add(actor=mall.buyer_a, offer=mall.laptop_x, quantity=1)  # another group: stays at list price
+    n = cart_offer(mall)
+    assert (n.order_id, n.list_total, n.bid_total, n.turn) == (None, Decimal("1100.00"), Decimal("950.00"), "supplier")
+    assert Todo.objects.filter(user=mall.seller_x, kind=services.TODO_NEGOTIATE, done_at=None,
+                               url=f"/mall/negotiations/{n.pk}/").count() == 1
+    n = services.negotiation_counter(actor=mall.seller_x, negotiation=n, expected_round=1, total="1050")
+    n = services.negotiation_counter(actor=mall.buyer_a, negotiation=n, expected_round=2, total="1000")
+    n = services.negotiation_accept(actor=mall.seller_x, negotiation=n, expected_round=3)
+    assert n.status == "agreed" and n.agreed_total == Decimal("1000.00") and n.basket[0]["agreed"] == "1000.00"
+    orders = place_cart(mall)
+    paper = next(o for o in orders if o.category_id == mall.paper.pk)
+    laptop = next(o for o in orders if o.category_id == mall.pcs.pk)
+    assert (paper.list_total, paper.total, paper.savings) == (Decimal("1100.00"), Decimal("1000.00"), Decimal("100.00"))
+    assert OrderLine.objects.get(order=paper).amount == Decimal("1000.00")
+    assert (laptop.total, laptop.savings) == (Decimal("5000.00"), Decimal("0.00"))
+    n.refresh_from_db()
+    assert n.order_id == paper.pk
+    assert list(n.bids.values_list("round", "side", "action")) == [
+        (1, "purchaser", "offer"), (2, "supplier", "counter"), (3, "purchaser", "offer"), (4, "supplier", "accept")]
+    with pytest.raises(Conflict, match="已议价成交"):  # the price is settled: no second negotiation on the order
+        services.negotiation_open(actor=mall.buyer_a, order=paper, total="900")
+    created = AuditEvent.objects.get(object_type="mall.order", object_id=str(paper.pk), action="create")
+    assert created.changes["negotiation"] == n.pk and created.changes["total"] == "1000.00"
+
+
+def test_a_per_line_offer_on_a_cart_names_offers_and_binds_each_line(mall):
+    services.cart_add(actor=mall.buyer_a, offer=mall.paper_x, quantity=2)  # 220.00
+    n = services.cart_negotiation_open(actor=mall.buyer_a, supplier=mall.supplier_x, category=mall.paper,
+                                       line_amounts={str(mall.paper_x.pk): "200.00"})
+    services.negotiation_accept(actor=mall.seller_x, negotiation=n, expected_round=1)
+    order = place_cart(mall)[0]
+    assert OrderLine.objects.get(order=order).amount == Decimal("200.00") and order.savings == Decimal("20.00")
+    with pytest.raises(ServiceError, match="不能高于挂牌金额"):
+        services.cart_add(actor=mall.buyer_a, offer=mall.paper_x, quantity=1)
+        services.cart_negotiation_open(actor=mall.buyer_a, supplier=mall.supplier_x, category=mall.paper,
+                                       line_amounts={str(mall.paper_x.pk): "110.01"})
+
+
+def test_a_cart_offer_at_or_above_list_or_on_an_empty_group_changes_nothing(mall):
+    services.cart_add(actor=mall.buyer_a, offer=mall.paper_x, quantity=10)
+    for bad in ("1100", "1200", "0", "abc"):
+        with pytest.raises(ServiceError):
+            services.cart_negotiation_open(actor=mall.buyer_a, supplier=mall.supplier_x, category=mall.paper,
+                                           total=bad)
+    with pytest.raises(ServiceError, match="购物车中没有"):
+        services.cart_negotiation_open(actor=mall.buyer_a, supplier=mall.supplier_y, category=mall.paper, total="1")
+    assert Negotiation.objects.count() == 0
+    n = services.cart_negotiation_open(actor=mall.buyer_a, supplier=mall.supplier_x, category=mall.paper,
+                                       total="1000")
+    with pytest.raises(Conflict, match="已有进行中"):
+        services.cart_negotiation_open(actor=mall.buyer_a, supplier=mall.supplier_x, category=mall.paper,
+                                       total="1000")
+    assert Negotiation.objects.get().pk == n.pk
+
+
+def test_an_order_cannot_be_placed_while_its_cart_is_being_negotiated(mall):
+    n = cart_offer(mall)
+    with pytest.raises(Conflict, match="正在议价"):
+        place_cart(mall)
+    assert Order.objects.count() == 0 and mall.buyer_a.mall_cart.count() == 1
+    services.negotiation_withdraw(actor=mall.buyer_a, negotiation=n)
+    assert place_cart(mall)[0].total == Decimal("1100.00")  # withdrawn: list price
+
+
+def test_changing_the_cart_voids_its_negotiation_and_an_unused_agreement(mall):
+    n = cart_offer(mall)
+    services.cart_add(actor=mall.buyer_a, offer=mall.paper_x, quantity=1)
+    n.refresh_from_db()
+    assert n.status == "withdrawn" and n.bids.last().note == "购物车已变更"
+    assert Todo.objects.filter(kind=services.TODO_NEGOTIATE, done_at=None).count() == 0
+    n = services.cart_negotiation_open(actor=mall.buyer_a, supplier=mall.supplier_x, category=mall.paper,
+                                       total="1000")
+    services.negotiation_accept(actor=mall.seller_x, negotiation=n, expected_round=1)
+    line = mall.buyer_a.mall_cart.get()
+    services.cart_set_quantity(actor=mall.buyer_a, line=line, quantity=5)
+    n.refresh_from_db()
+    assert n.status == "withdrawn"
+    assert place_cart(mall)[0].total == Decimal("550.00")
+
+
+def test_an_agreement_on_a_price_that_has_since_changed_stops_the_order_with_a_message(mall):
+    n = cart_offer(mall)
+    services.negotiation_accept(actor=mall.seller_x, negotiation=n, expected_round=1)
+    services.offer_update(actor=mall.seller_x, offer=mall.paper_x, list_price="90.00")  # now below the agreement
+    with pytest.raises(Conflict, match="现已变化"):
+        place_cart(mall)
+    assert Order.objects.count() == 0
+
+
+def test_on_a_cart_only_its_owner_buys_and_only_its_supplier_answers(mall):
+    colleague = mall.world.person("buyer_a2", Role.PURCHASER, mall.world.street_a)
+    n = cart_offer(mall)
+    refused = [(Forbidden, lambda: services.negotiation_withdraw(actor=colleague, negotiation=n)),
+               (NotInReach, lambda: services.negotiation_accept(actor=mall.seller_y, negotiation=n, expected_round=1)),
+               (NotInReach, lambda: services.negotiation_accept(actor=mall.buyer_b, negotiation=n, expected_round=1)),
+               (Forbidden, lambda: services.negotiation_accept(actor=mall.world.supervisor, negotiation=n,
+                                                               expected_round=1))]
+    for expected, call in refused:
+        assert_write_refused(call, models=[Negotiation, Bid], expect=expected)
+    assert list(Negotiation.objects.restrict(mall.seller_x).values_list("pk", flat=True)) == [n.pk]
+    assert not Negotiation.objects.restrict(mall.seller_y).exists()
+    assert not Negotiation.objects.restrict(mall.buyer_b).exists()
+    assert Bid.objects.restrict(mall.seller_x).count() == 1 and not Bid.objects.restrict(mall.seller_y).exists()
+
+
+def test_a_cart_negotiation_past_its_deadline_expires(mall):
+    n = cart_offer(mall)
+    Negotiation.objects.filter(pk=n.pk).update(deadline=timezone.now() - timedelta(minutes=1))
+    assert services.expire_negotiations() == 1
+    n.refresh_from_db()
+    assert n.status == "expired"
+    assert place_cart(mall)[0].total == Decimal("1100.00")
+
+
+def test_the_cart_page_offers_a_price_and_the_supplier_answers_on_the_negotiation_page(mall, client_for):
+    services.cart_add(actor=mall.buyer_a, offer=mall.paper_x, quantity=10)
+    buyer = client_for(mall.buyer_a)
+    line = mall.buyer_a.mall_cart.get()
+    response = buyer.post("/mall/cart/negotiate/", {"line": line.pk, "total": "990"})
+    n = Negotiation.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/mall/negotiations/{n.pk}/"
+    seller = client_for(mall.seller_x)
+    assert "990.00" in seller.get(f"/mall/negotiations/{n.pk}/").content.decode()
+    assert client_for(mall.seller_y).get(f"/mall/negotiations/{n.pk}/").status_code == 404
+    seller.post(f"/mall/negotiations/{n.pk}/", {"action": "accept", "round": "1"})
+    n.refresh_from_db()
+    assert n.status == "agreed"
+    assert "议价已成交" in buyer.get("/mall/cart/").content.decode()
+
+
+def test_the_api_opens_a_negotiation_on_the_cart(mall, client_for):
+    services.cart_add(actor=mall.buyer_a, offer=mall.paper_x, quantity=10)
+    api = client_for(mall.buyer_a)
+    response = api.post("/api/v1/mall/cart/negotiations", {"supplier_id": mall.supplier_x.pk,
+                                                            "category_id": mall.paper.pk, "total": "980"},
+                        content_type="application/json")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["order_id"] is None and body["bid_total"] == "980.00" and body["basket"][0]["quantity"] == 10
+    missing = api.post("/api/v1/mall/cart/negotiations", {"supplier_id": mall.supplier_y.pk,
+                                                           "category_id": mall.paper.pk, "total": "1"},
+                       content_type="application/json")
+    assert missing.status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_supplier_accepting_while_the_purchaser_places_the_order_never_loses_the_agreement(pg_mall):
+    mall = pg_mall
+    for _ in range(4):
+        n = cart_offer(mall, total="900")
+        results = _race(
+            lambda n=n: services.negotiation_accept(actor=mall.seller_x, negotiation=n, expected_round=1),
+            lambda: services.order_place(actor=mall.buyer_a, unit=mall.world.street_a),
+        )
+        n.refresh_from_db()
+        assert isinstance(results[0], Negotiation), results
+        assert isinstance(results[1], (tuple, Conflict)), repr(results[1])
+        if isinstance(results[1], Conflict):  # the order came first and found the negotiation still running
+            assert n.status == "agreed" and n.order_id is None
+            orders, _ = services.order_place(actor=mall.buyer_a, unit=mall.world.street_a)
+        else:  # the agreement came first: the order waited for it and took its price
+            orders, _ = results[1]
+        n.refresh_from_db()
+        assert n.order_id == orders[0].pk and orders[0].total == Decimal("900.00")
+        assert Negotiation.objects.filter(order__isnull=True, status__in=["open", "agreed"]).count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_changing_the_cart_while_the_supplier_accepts_leaves_no_agreement_on_lines_that_changed(pg_mall):
+    mall = pg_mall
+    for _ in range(4):
+        n = cart_offer(mall, total="900")
+        line = mall.buyer_a.mall_cart.get()
+        results = _race(
+            lambda n=n: services.negotiation_accept(actor=mall.seller_x, negotiation=n, expected_round=1),
+            lambda line=line: services.cart_set_quantity(actor=mall.buyer_a, line=line, quantity=3),
+            lambda n=n: services.negotiation_accept(actor=mall.seller_x, negotiation=n, expected_round=1),
+        )
+        n.refresh_from_db()
+        assert n.status == "withdrawn"  # whichever came first, the cart changed last or voided it first
+        assert sum(isinstance(r, Negotiation) for r in results[::2]) <= 1
+        assert n.bids.filter(action="accept").count() <= 1 and n.bids.filter(action="withdraw").count() == 1
+        order = services.order_place(actor=mall.buyer_a, unit=mall.world.street_a)[0][0]
+        assert (order.total, order.savings) == (Decimal("330.00"), Decimal("0.00"))

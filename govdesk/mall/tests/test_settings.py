@@ -48,7 +48,7 @@ def test_a_budget_set_through_the_page_stops_an_order_over_it(mall, client_for):
 
 def test_the_policy_form_saves_the_split_window(mall, client_for):
     data = {"policy": "1", "p-listing_markup_pct": "20", "p-price_flag_pct": "10", "p-split_window_days": "15",
-            "p-share_pct": "60", "p-share_min_total": "100000", "p-frequent_days": "7", "p-frequent_count": "10",
+            "p-cluster_pct": "10", "p-cluster_count": "3", "p-share_pct": "60", "p-share_min_total": "100000", "p-frequent_days": "7", "p-frequent_count": "10",
             "p-autocancel_days": "3", "p-negotiation_days": "3"}
     client_for(mall.world.admin).post(reverse("mall:settings"), data)
     assert services.policy_for(mall.world.street_a).split_window_days == 15

@@ -1,11 +1,13 @@
 """Each rule: the cases that must be flagged and the near-misses that must not."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from govdesk.core.errors import ServiceError
 from govdesk.core.models import AuditEvent
 from govdesk.mall import services
 from govdesk.mall.models import Category, Flag, MallPolicy, Order
@@ -89,6 +91,81 @@ def test_the_window_is_configurable(mall):
     mall.order(total="6000", days_ago=10)
     mall.order(total="6000", days_ago=1)
     assert sweep_rules() == []
+
+
+# --- clustered just under the limit (paper: limit 10,000; 3 orders within 10% below it in 30 days) ---------------
+
+def cluster_flags():
+    services.sweep()
+    return list(Flag.objects.filter(rule="cluster").values_list("order_id", flat=True))
+
+
+def test_three_orders_each_just_under_the_limit_in_the_window_are_a_cluster(mall):
+    mall.order(total="9500", days_ago=25)
+    mall.order(total="9000", days_ago=12)
+    third = mall.order(total="9999.99", days_ago=2)
+    assert cluster_flags() == [third.pk]
+    flag = Flag.objects.get(rule="cluster")
+    assert "有 3 笔订单金额均在 9,000.00 至 10,000.00 元之间" in flag.message
+    assert "合计 28,499.99 元" in flag.message
+    assert flag.params == {"window_days": 30, "limit": "10000.00", "within_pct": "10", "min_orders": 3, "orders": 3,
+                           "sum": "28499.99", "first_day": str(timezone.localdate() - timedelta(days=25)),
+                           "last_day": str(timezone.localdate() - timedelta(days=2))}
+    assert Flag.objects.filter(rule="split").exists()  # the sum is over the limit too: its own flag
+
+
+def test_a_cluster_is_flagged_even_when_the_window_sum_rule_does_not_fire(mall):
+    MallPolicy.objects.create(org_unit=mall.world.district, cluster_pct=Decimal("60"))
+    for days_ago in (20, 10, 1):
+        mall.order(total="4000", days_ago=days_ago)  # 4,000 is within 60% under 10,000; the sum is 12,000
+    services.sweep()
+    assert Flag.objects.filter(rule="cluster").count() == 1
+
+
+def test_one_order_just_outside_the_band_breaks_the_cluster(mall):
+    mall.order(total="9500", days_ago=25)
+    mall.order(total="8999.99", days_ago=12)  # 10.0001% under the limit
+    mall.order(total="9900", days_ago=2)
+    assert cluster_flags() == []
+
+
+def test_an_order_at_the_limit_is_not_under_it(mall):
+    mall.order(total="9500", days_ago=25)
+    mall.order(total="10000", days_ago=12)
+    mall.order(total="9900", days_ago=2)
+    assert cluster_flags() == []
+
+
+def test_two_orders_just_under_the_limit_are_not_yet_a_cluster(mall):
+    mall.order(total="9500", days_ago=12)
+    mall.order(total="9900", days_ago=2)
+    assert cluster_flags() == []
+
+
+def test_a_cluster_must_fall_in_one_window_and_one_category(mall):
+    pens = services.category_create(actor=mall.world.admin, district=mall.world.district, code="A0902", name="签字笔",
+                                    single_limit="10000")
+    services.product_create(actor=mall.world.admin, category=pens, name="中性笔")
+    mall.order(total="9500", days_ago=31)  # 30 days before the last: outside its 30-day window
+    mall.order(total="9500", days_ago=12)
+    mall.order(category=pens, total="9500", days_ago=5)
+    mall.order(total="9900", days_ago=1)
+    mall.order(unit=mall.world.street_b, total="9900", days_ago=1)
+    mall.order(total="9900", days_ago=3, status="cancelled")
+    assert cluster_flags() == []
+
+
+def test_the_cluster_band_and_count_are_settings_refused_when_meaningless(mall):
+    policy = services.policy_update(actor=mall.world.admin, district=mall.world.district, cluster_pct="5",
+                                    cluster_count=2)
+    assert (policy.cluster_pct, policy.cluster_count) == (Decimal("5"), 2)
+    for bad in ({"cluster_count": 1}, {"cluster_pct": "100"}):
+        with pytest.raises(ServiceError):
+            services.policy_update(actor=mall.world.admin, district=mall.world.district, **bad)
+    mall.order(total="9600", days_ago=12)  # within 5%
+    mall.order(total="9400", days_ago=6)  # not within 5%
+    second = mall.order(total="9700", days_ago=2)
+    assert cluster_flags() == [second.pk]
 
 
 # --- price above reference (paper reference 100.00; flag over 10%) ---------------------------------------
