@@ -1,20 +1,41 @@
-"""Investment promotion API: firms, assessments, activities, projects, appeals, carriers.
-Handlers call the same services and scoped queries as the pages."""
+"""Investment promotion API: firms, assessments, activities, projects (and their corrections),
+appeals (replies, reassignment, resolution, the firm's rating), the weekly meeting's tasks (交办,
+销号), squads (creation, members, monthly meetings), carriers and the monthly carrier report, and
+the pitch sheet (项目包装) as a PDF download. Handlers call the same
+services and scoped queries as the pages; records out of reach answer 404, a role that may read
+but not change answers 403."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 
+from govdesk.core.errors import ServiceError
 from govdesk.core.listing import keyset_page
 from govdesk.core.models import OrgUnit
 from govdesk.core.reach import VIEW, get_in_reach
 
-from . import queries, services
-from .models import Appeal, Firm, HqGroup, Industry, Project, Squad, Tier
+from . import queries, services, sheets
+from .models import (
+    Appeal,
+    Building,
+    Firm,
+    HqGroup,
+    Industry,
+    Meeting,
+    Parcel,
+    Project,
+    Squad,
+    SquadMeeting,
+    SquadMember,
+    Task,
+    Tier,
+)
 
 router = Router(tags=["invest"])
 
@@ -389,3 +410,444 @@ def parcel_list(request, unit: str = "", status: str = "", use: str = ""):
 @router.get("/buildings", response=list[BuildingOut])
 def building_list(request, unit: str = "", vacant: bool = False):
     return list(queries.buildings_visible(request.user, unit=unit, vacant=vacant).order_by("id")[:1000])
+
+
+# --- writes beside the pages: project corrections, appeal reassignment ---------------------------------------
+
+class ProjectUpdateIn(Schema):
+    name: str
+    firm_ids: list[int]
+    industry: str
+    planned_investment: Decimal
+    paid_in: Decimal | None = None
+    hq_group_id: int
+    leader: str
+    need: str = "none"
+    need_area: Decimal | None = None
+    need_use: str = ""
+
+
+def _group(pk: int) -> HqGroup:
+    group = HqGroup.objects.filter(pk=pk).first()
+    if group is None:
+        raise HttpError(400, "责任工作组不存在")
+    return group
+
+
+@router.put("/projects/{project_id}", response=ProjectOut)
+def project_update(request, project_id: int, payload: ProjectUpdateIn):
+    project = get_in_reach(Project, request.user, VIEW, pk=project_id)
+    firms = [get_in_reach(Firm, request.user, VIEW, pk=pk) for pk in payload.firm_ids]
+    return services.project_update(
+        actor=request.user, project=project, firms=firms, name=payload.name, industry=_industry(payload.industry),
+        planned_investment=payload.planned_investment, paid_in=payload.paid_in, hq_group=_group(payload.hq_group_id),
+        leader=payload.leader, need=payload.need, need_area=payload.need_area, need_use=payload.need_use)
+
+
+class ReassignIn(Schema):
+    owner_group_id: int
+    reason: str
+    handler_id: int | None = None
+
+
+@router.post("/appeals/{appeal_id}/reassign", response=AppealOut)
+def appeal_reassign(request, appeal_id: int, payload: ReassignIn):
+    appeal = get_in_reach(Appeal, request.user, VIEW, pk=appeal_id)
+    handler = None
+    if payload.handler_id is not None:
+        handler = services.assignable_users(appeal.org_unit).filter(pk=payload.handler_id).first()
+        if handler is None:
+            raise ServiceError("请选择本区的承办人", fields={"handler": "请选择本区的承办人"})
+    return services.appeal_reassign(actor=request.user, appeal=appeal, owner_group=_group(payload.owner_group_id),
+                                    reason=payload.reason, handler=handler)
+
+
+class ReplyIn(Schema):
+    text: str
+
+
+class ResolveIn(Schema):
+    resolution: str
+    resolved_on: date | None = None
+
+
+class RateIn(Schema):
+    rating: int
+
+
+@router.post("/appeals/{appeal_id}/replies", response=AppealOut)
+def appeal_reply(request, appeal_id: int, payload: ReplyIn):
+    appeal = get_in_reach(Appeal, request.user, VIEW, pk=appeal_id)
+    services.appeal_reply(actor=request.user, appeal=appeal, text=payload.text)
+    return get_in_reach(Appeal, request.user, VIEW, pk=appeal_id)
+
+
+@router.post("/appeals/{appeal_id}/resolve", response=AppealOut)
+def appeal_resolve(request, appeal_id: int, payload: ResolveIn):
+    appeal = get_in_reach(Appeal, request.user, VIEW, pk=appeal_id)
+    return services.appeal_resolve(actor=request.user, appeal=appeal, resolution=payload.resolution,
+                                   resolved_on=payload.resolved_on)
+
+
+@router.post("/appeals/{appeal_id}/rating", response=AppealOut)
+def appeal_rate(request, appeal_id: int, payload: RateIn):
+    appeal = get_in_reach(Appeal, request.user, VIEW, pk=appeal_id)
+    return services.appeal_rate(actor=request.user, appeal=appeal, rating=payload.rating)
+
+
+# --- the weekly meeting: meetings, assigned tasks (交办) and their close-out (销号) ---------------------------
+
+class MeetingIn(Schema):
+    unit_id: int
+    held_on: date
+    title: str = ""
+    chair: str = ""
+
+
+class MeetingOut(Schema):
+    id: int
+    org_unit_id: int
+    held_on: date
+    title: str
+    chair: str
+    minutes: str
+
+
+class MinutesIn(Schema):
+    minutes: str
+
+
+class TaskIn(Schema):
+    text: str
+    owner_id: int
+    due_on: date
+    project_id: int | None = None
+    appeal_id: int | None = None
+
+
+class TaskOut(Schema):
+    id: int
+    meeting_id: int
+    text: str
+    owner_id: int
+    due_on: date
+    project_id: int | None
+    appeal_id: int | None
+    closed_in_id: int | None
+    closed_at: datetime | None
+    close_note: str
+
+
+class TaskCloseIn(Schema):
+    meeting_id: int
+    note: str = ""
+
+
+class AgendaOut(Schema):
+    projects: list[ProjectOut]
+    appeals: list[AppealOut]
+    tasks: list[TaskOut]
+
+
+@router.get("/meetings", response=list[MeetingOut])
+def meeting_list(request):
+    return list(Meeting.objects.restrict(request.user, VIEW).order_by("-held_on", "-id")[:100])
+
+
+@router.post("/meetings", response={201: MeetingOut})
+def meeting_create(request, payload: MeetingIn):
+    unit = get_in_reach(OrgUnit, request.user, VIEW, pk=payload.unit_id)
+    meeting = services.meeting_create(actor=request.user, unit=unit, held_on=payload.held_on, title=payload.title,
+                                      chair=payload.chair)
+    return Status(201, meeting)
+
+
+@router.get("/meetings/{meeting_id}", response=MeetingOut)
+def meeting_detail(request, meeting_id: int):
+    return get_in_reach(Meeting, request.user, VIEW, pk=meeting_id)
+
+
+@router.get("/meetings/{meeting_id}/agenda", response=AgendaOut)
+def meeting_agenda(request, meeting_id: int):
+    """Stalled projects, open appeals (overdue first) and the tasks of earlier meetings still open."""
+    meeting = get_in_reach(Meeting, request.user, VIEW, pk=meeting_id)
+    return queries.agenda(request.user, meeting)
+
+
+@router.put("/meetings/{meeting_id}/minutes", response=MeetingOut)
+def meeting_minutes(request, meeting_id: int, payload: MinutesIn):
+    meeting = get_in_reach(Meeting, request.user, VIEW, pk=meeting_id)
+    return services.meeting_minutes(actor=request.user, meeting=meeting, minutes=payload.minutes)
+
+
+@router.get("/tasks", response=list[TaskOut])
+def task_list(request, meeting_id: int | None = None, owner_id: int | None = None, open: bool = False):
+    qs = Task.objects.restrict(request.user, VIEW)
+    if meeting_id is not None:
+        qs = qs.filter(meeting_id=meeting_id)
+    if owner_id is not None:
+        qs = qs.filter(owner_id=owner_id)
+    if open:
+        qs = qs.filter(closed_at=None)
+    return list(qs.order_by("due_on", "id")[:500])
+
+
+@router.post("/meetings/{meeting_id}/tasks", response={201: TaskOut})
+def task_assign(request, meeting_id: int, payload: TaskIn):
+    meeting = get_in_reach(Meeting, request.user, VIEW, pk=meeting_id)
+    project = get_in_reach(Project, request.user, VIEW, pk=payload.project_id) if payload.project_id else None
+    appeal = get_in_reach(Appeal, request.user, VIEW, pk=payload.appeal_id) if payload.appeal_id else None
+    # an owner outside the district reaches the service as None and is refused there
+    owner = services.assignable_users(meeting.org_unit).filter(pk=payload.owner_id).first()
+    task = services.task_assign(actor=request.user, meeting=meeting, text=payload.text, owner=owner,
+                                due_on_date=payload.due_on, project=project, appeal=appeal)
+    return Status(201, task)
+
+
+@router.post("/tasks/{task_id}/close", response=TaskOut)
+def task_close(request, task_id: int, payload: TaskCloseIn):
+    task = get_in_reach(Task.objects.select_related("meeting"), request.user, VIEW, pk=task_id)
+    meeting = get_in_reach(Meeting, request.user, VIEW, pk=payload.meeting_id)
+    return services.task_close(actor=request.user, task=task, meeting=meeting, note=payload.note)
+
+
+# --- squads and their members ---------------------------------------------------------------------------------
+
+class MemberOut(Schema):
+    user_id: int
+    username: str
+    is_leader: bool
+
+    @staticmethod
+    def resolve_username(obj):
+        return obj.user.username
+
+
+class SquadOut(Schema):
+    id: int
+    name: str
+    region: str
+    members: list[MemberOut]
+
+    @staticmethod
+    def resolve_members(obj):
+        return list(obj.members.select_related("user").order_by("-is_leader", "id"))
+
+
+class MemberIn(Schema):
+    user_id: int
+    is_leader: bool = False
+
+
+@router.get("/squads", response=list[SquadOut])
+def squad_list(request):
+    return list(queries.squads_visible(request.user).order_by("id"))
+
+
+class SquadIn(Schema):
+    unit_id: int
+    name: str
+    region: str
+
+
+@router.post("/squads", response={201: SquadOut})
+def squad_create(request, payload: SquadIn):
+    unit = get_in_reach(OrgUnit, request.user, VIEW, pk=payload.unit_id)
+    squad = services.squad_create(actor=request.user, unit=unit, name=payload.name, region=payload.region)
+    return Status(201, squad)
+
+
+@router.get("/squads/{squad_id}", response=SquadOut)
+def squad_detail(request, squad_id: int):
+    return get_in_reach(Squad, request.user, VIEW, pk=squad_id)
+
+
+@router.post("/squads/{squad_id}/members", response=SquadOut)
+def squad_member_add(request, squad_id: int, payload: MemberIn):
+    squad = get_in_reach(Squad, request.user, VIEW, pk=squad_id)
+    user = services.assignable_users(squad.org_unit).filter(pk=payload.user_id).first()
+    if user is None:
+        raise ServiceError("请选择本区的工作人员", fields={"user_id": "没有这个人或不在本区"})
+    services.squad_member_add(actor=request.user, squad=squad, user=user, is_leader=payload.is_leader)
+    return squad
+
+
+@router.delete("/squads/{squad_id}/members/{user_id}", response={204: None})
+def squad_member_remove(request, squad_id: int, user_id: int):
+    squad = get_in_reach(Squad, request.user, VIEW, pk=squad_id)
+    member = SquadMember.objects.filter(squad=squad, user_id=user_id).select_related("user", "squad").first()
+    if member is None:
+        raise ServiceError("该人员不在这支小分队中", code="not_member")
+    services.squad_member_remove(actor=request.user, member=member)
+    return Status(204, None)
+
+
+class SquadMeetingIn(Schema):
+    held_on: date
+    minutes: str
+    decisions: str = ""
+
+
+class SquadMeetingOut(Schema):
+    id: int
+    squad_id: int
+    held_on: date
+    minutes: str
+    decisions: str
+    created_by_id: int
+    created_at: datetime
+
+
+@router.get("/squads/{squad_id}/meetings", response=list[SquadMeetingOut])
+def squad_meeting_list(request, squad_id: int):
+    """The squad's monthly meetings, newest first."""
+    squad = get_in_reach(Squad, request.user, VIEW, pk=squad_id)
+    return list(SquadMeeting.objects.restrict(request.user, VIEW).filter(squad=squad)[:200])
+
+
+@router.post("/squads/{squad_id}/meetings", response={201: SquadMeetingOut})
+def squad_meeting_record(request, squad_id: int, payload: SquadMeetingIn):
+    """Minutes and decisions of a squad's monthly meeting (the bureau or the squad's own members)."""
+    squad = get_in_reach(Squad, request.user, VIEW, pk=squad_id)
+    meeting = services.squad_meeting_record(actor=request.user, squad=squad, held_on=payload.held_on,
+                                            minutes=payload.minutes, decisions=payload.decisions)
+    return Status(201, meeting)
+
+
+# --- carriers and the monthly carrier report ----------------------------------------------------------------------
+
+class ParcelIn(Schema):
+    unit_id: int | None = None  # a new parcel's reporting unit; a change keeps the unit
+    name: str
+    location: str
+    area_mu: Decimal
+    planned_use: str
+    zoning: str = ""
+    status: str = "idle"
+    direction: str = ""
+
+
+class BuildingIn(Schema):
+    unit_id: int | None = None
+    name: str
+    address: str
+    total_area: Decimal
+    vacant_area: Decimal
+    rent: Decimal
+    owner: str
+    main_tenants: str = ""
+    direction: str = ""
+
+
+def _reporting_unit(request, unit_id: int | None) -> OrgUnit:
+    if unit_id is None:
+        raise ServiceError("请填写报送单位", fields={"unit_id": "请填写报送单位"})
+    return get_in_reach(OrgUnit, request.user, VIEW, pk=unit_id)
+
+
+@router.post("/parcels", response={201: ParcelOut})
+def parcel_create(request, payload: ParcelIn):
+    data = payload.dict(exclude={"unit_id"})
+    parcel = services.parcel_save(actor=request.user, unit=_reporting_unit(request, payload.unit_id), **data)
+    return Status(201, parcel)
+
+
+@router.put("/parcels/{parcel_id}", response=ParcelOut)
+def parcel_update(request, parcel_id: int, payload: ParcelIn):
+    parcel = get_in_reach(Parcel, request.user, VIEW, pk=parcel_id)
+    return services.parcel_save(actor=request.user, parcel=parcel, **payload.dict(exclude={"unit_id"}))
+
+
+@router.post("/buildings", response={201: BuildingOut})
+def building_create(request, payload: BuildingIn):
+    data = payload.dict(exclude={"unit_id"})
+    building = services.building_save(actor=request.user, unit=_reporting_unit(request, payload.unit_id), **data)
+    return Status(201, building)
+
+
+@router.put("/buildings/{building_id}", response=BuildingOut)
+def building_update(request, building_id: int, payload: BuildingIn):
+    building = get_in_reach(Building, request.user, VIEW, pk=building_id)
+    return services.building_save(actor=request.user, building=building, **payload.dict(exclude={"unit_id"}))
+
+
+class ReportIn(Schema):
+    unit_id: int
+    month: date
+
+
+class ReportOut(Schema):
+    id: int
+    org_unit_id: int
+    period_start: date
+    submitted_by_id: int
+    submitted_at: datetime
+    data: dict
+
+
+class ReportStatusOut(Schema):
+    unit_id: int
+    unit: str
+    reported: bool
+    submitted_at: datetime | None
+
+
+@router.post("/carrier-reports", response={201: ReportOut})
+def carrier_report_submit(request, payload: ReportIn):
+    """File the unit's parcels and buildings as they now stand as its report for the month."""
+    unit = get_in_reach(OrgUnit, request.user, VIEW, pk=payload.unit_id)
+    return Status(201, services.carrier_report_submit(actor=request.user, unit=unit, month=payload.month))
+
+
+@router.get("/carrier-reports", response=list[ReportStatusOut])
+def carrier_report_status(request, month: date | None = None):
+    """Who has (not) reported for the month (default: this month) — the lead unit sees the whole district."""
+    from django.utils import timezone
+    month = (month or timezone.localdate()).replace(day=1)
+    return [{"unit_id": unit.pk, "unit": unit.name, "reported": report is not None,
+             "submitted_at": report.submitted_at if report else None}
+            for unit, report in queries.report_completeness(request.user, month)]
+
+
+@router.get("/carrier-reports/{unit_id}", response=dict)
+def carrier_report_diff(request, unit_id: int, month: date | None = None):
+    """A unit's report for the month and what changed since the month before."""
+    from django.utils import timezone
+    unit = queries.carrier_unit(request.user, unit_id)
+    month = (month or timezone.localdate()).replace(day=1)
+    diff = queries.report_diff(request.user, unit, month)
+    if diff is None:
+        raise ServiceError(f"{unit.name}尚未上报 {month:%Y年%m月} 的载体情况", code="not_reported")
+    previous = diff.pop("previous")
+    return {"unit_id": unit.pk, "month": month, "previous_month": previous.period_start if previous else None,
+            "parcels": diff["parcels"], "buildings": diff["buildings"]}
+
+
+# --- the pitch sheet (项目包装) as a PDF --------------------------------------------------------------------
+
+class NoFont(ServiceError):
+    """The server has no Chinese font: the PDF cannot be drawn until one is installed."""
+
+    status = 503
+    code = "no_font"
+
+
+PDF_RESPONSE = {200: {"description": "项目包装 PDF", "content": {"application/pdf": {
+    "schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.get("/pitch/{kind}/{pk}/pdf", openapi_extra={"responses": PDF_RESPONSE})
+def pitch_pdf(request, kind: str, pk: int, download: bool = True):
+    """The pitch sheet of a parcel, a building or a project (``kind``) as a PDF; 404 outside reach,
+    503 ``no_font`` when the server has no Chinese font."""
+    from django.utils import timezone
+    context = queries.pitch_context(request.user, kind, pk)
+    office = context["office"]
+    try:
+        data = sheets.render(sheets.sheet_for(context), upload_root=services.upload_root(),
+                             issuer=office.lead_unit.name if office.lead_unit_id else "", today=timezone.localdate())
+    except sheets.NoCjkFont as e:
+        raise NoFont(str(e)) from None
+    response = HttpResponse(data, content_type="application/pdf")
+    response["Content-Disposition"] = content_disposition_header(download, f"项目包装-{context['obj'].name}.pdf")
+    return response

@@ -23,7 +23,20 @@ def dashboard(f: dict) -> dict:
         for (squad, kind), counts in sorted(series.items())
     ]
     pipeline = [s for s in f["stages"] if s["stage"] != Project.Stage.LOST]
+    assessed_months = sorted({row["month"] for row in f.get("assessed_by_squad", [])})
+    assessed = {}
+    for row in f.get("assessed_by_squad", []):
+        assessed.setdefault(row["squad__name"], {})[row["month"]] = row["n"]
     return {
+        "assessed": {
+            "title": _title("各小分队每月研判企业数"),
+            "tooltip": {"trigger": "axis"}, "legend": {"bottom": 0, "type": "scroll"},
+            "grid": {"bottom": 60},
+            "xAxis": {"type": "category", "data": [f"{m:%Y-%m}" for m in assessed_months]},
+            "yAxis": {"type": "value", "minInterval": 1},
+            "series": [{"name": squad, "type": "bar", "data": [counts.get(m, 0) for m in assessed_months]}
+                       for squad, counts in sorted(assessed.items())],
+        },
         "funnel": {
             "title": _title("项目推进漏斗（个 / 计划投资万元）"),
             "tooltip": {"trigger": "item", "formatter": "{b}：{c} 个"},

@@ -214,6 +214,11 @@ def _carriers(context, today):
                 address=f"{street.name[:-2]}路 {rng.randint(1, 200)} 号", total_area=total,
                 vacant_area=(total * Decimal(rng.choice(["0.05", "0.15", "0.3"]))).quantize(Decimal("1")),
                 rent=Decimal(rng.randint(30, 90)), owner="区属国有平台公司", main_tenants="金融、科技服务企业"))
+    # a few parcels carry a planning drawing, printed on their pitch sheets
+    parcels = [c for c in carriers if hasattr(c, "area_mu")]
+    for parcel in parcels[:4]:
+        services.drawing_upload(actor=root, parcel=parcel, uploads=[
+            SimpleUploadedFile("总平面示意图.png", _site_plan(rng), content_type="image/png")])
     for i, month in enumerate(months):
         for n, street in enumerate(context["streets"]):
             if i == len(months) - 1 and n % 5 == 4:
@@ -231,3 +236,28 @@ def _carriers(context, today):
                                        vacant_area=(carrier.vacant_area * Decimal("0.8")).quantize(Decimal("1")),
                                        rent=carrier.rent, owner=carrier.owner, main_tenants=carrier.main_tenants)
 
+
+
+def _site_plan(rng) -> bytes:
+    """A synthetic site plan: the parcel's outline between roads, as a PNG."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (800, 560), "white")
+    draw = ImageDraw.Draw(image)
+    for y in (60, 500):
+        draw.rectangle((0, y - 14, 800, y + 14), fill=(215, 215, 215))
+    for x in (70, 730):
+        draw.rectangle((x - 14, 0, x + 14, 560), fill=(215, 215, 215))
+    left, top = 110 + rng.randint(0, 40), 100 + rng.randint(0, 30)
+    right, bottom = 690 - rng.randint(0, 40), 460 - rng.randint(0, 30)
+    draw.polygon([(left, top), (right, top + 20), (right - 30, bottom), (left + 10, bottom)], outline=(200, 30, 30),
+                 fill=(252, 236, 220), width=4)
+    for x in range(left + 20, right - 40, 24):
+        draw.line((x, top + 10, x - 30, bottom - 10), fill=(235, 170, 140), width=1)
+    draw.line((740, 520, 740, 470), fill="black", width=3)  # north arrow
+    draw.polygon([(732, 480), (748, 480), (740, 462)], fill="black")
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()

@@ -169,12 +169,19 @@ class ProjectForm(StyledForm):
     leader = forms.CharField(label="责任领导", max_length=30)
     unit = UnitChoice(label="所属单位", queryset=OrgUnit.objects.none())
 
-    def __init__(self, *args, units=(), firms=None, **kwargs):
+    def __init__(self, *args, units=(), firms=None, editing=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["firms"].queryset = firms
         self.fields["firms"].widget.attrs["size"] = 8
         self.fields["industry"].queryset = _industries()
         self.fields["hq_group"].queryset = HqGroup.objects.all()
+        if editing:  # a project stays in its unit; the paid-in amount can be corrected
+            del self.fields["unit"]
+            self.fields["paid_in"] = forms.DecimalField(label="实际到位（万元）", max_digits=14, decimal_places=2,
+                                                        min_value=0)
+            self.fields["paid_in"].widget.attrs["class"] = "form-control"
+            self.order_fields(["name", "firms", "industry", "planned_investment", "paid_in"])
+            return
         self.fields["unit"].queryset = OrgUnit.objects.filter(pk__in=[u.pk for u in units])
         if units:
             self.fields["unit"].initial = units[0].pk
@@ -239,6 +246,18 @@ class AppealForm(StyledForm):
 
 class ReplyForm(StyledForm):
     text = forms.CharField(label="答复", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReassignForm(StyledForm):
+    owner_group = forms.ModelChoiceField(label="转交工作组", queryset=HqGroup.objects.none())
+    handler = UserChoice(label="新承办人", queryset=User.objects.none(), required=False,
+                         help_text="留空则仍由原承办人跟进")
+    reason = forms.CharField(label="转办原因", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, people=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner_group"].queryset = HqGroup.objects.all()
+        self.fields["handler"].queryset = people if people is not None else User.objects.none()
 
 
 class ResolveForm(StyledForm):

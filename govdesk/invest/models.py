@@ -545,6 +545,24 @@ class Reply(models.Model):
         ordering = ["at", "id"]
 
 
+class Reassignment(models.Model):
+    """An appeal handed to another HQ group (转办), with the reason: part of the appeal's history."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="reassignments")
+    at = models.DateTimeField()
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    from_group = models.ForeignKey(HqGroup, on_delete=models.PROTECT, related_name="+")
+    to_group = models.ForeignKey(HqGroup, on_delete=models.PROTECT, related_name="+")
+    from_handler = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    to_handler = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField("转办原因", max_length=500)
+
+    class Meta:
+        verbose_name = "诉求转办"
+        ordering = ["at", "id"]
+        constraints = [models.CheckConstraint(condition=~Q(reason=""), name="invest_reassignment_has_reason")]
+
+
 # --- the weekly key-project meeting ------------------------------------------------------------------
 
 class Meeting(Scoped):

@@ -12,14 +12,16 @@ from django.utils import timezone
 
 from govdesk.core import personal
 from govdesk.core import queries as core_queries
+from govdesk.core.errors import NotInReach
 from govdesk.core.models import OrgUnit, PeriodicReport
-from govdesk.core.reach import OFFICERS, READ_ONLY_ROLES, VIEW, memberships_of, paths_for
+from govdesk.core.reach import OFFICERS, READ_ONLY_ROLES, VIEW, get_in_reach, memberships_of, paths_for
 
 from .models import (
     Activity,
     Appeal,
     Assessment,
     Building,
+    Drawing,
     Firm,
     Meeting,
     Office,
@@ -213,6 +215,29 @@ def carrier_matches(user, project: Project) -> dict:
     return result
 
 
+def pitch_context(user, kind: str, pk) -> dict:
+    """What the pitch sheet (项目包装) of a parcel, a building or a project shows, read within reach
+    (the printable page, its PDF and the API's PDF): 404 for an unknown kind or a record out of reach."""
+    models_by_kind = {"parcel": Parcel, "building": Building, "project": Project}
+    if kind not in models_by_kind:
+        raise NotInReach()
+    obj = get_in_reach(models_by_kind[kind].objects.select_related("org_unit"), user, VIEW, pk=pk)
+    context = {"kind": kind, "obj": obj, "office": Office.current()}
+    drawings = Drawing.objects.restrict(user, VIEW)
+    if kind == "parcel":
+        context["drawings"] = list(drawings.filter(parcel=obj))
+    elif kind == "project":
+        context["matches"] = carrier_matches(user, obj)
+        context["firms"] = Firm.objects.restrict(user, VIEW).filter(projects=obj)
+        # the parcels the project needs carry their drawings onto its sheet
+        by_parcel: dict[int, list] = {}
+        for d in drawings.filter(parcel__in=[p.pk for p in context["matches"]["parcels"]]):
+            by_parcel.setdefault(d.parcel_id, []).append(d)
+        for p in context["matches"]["parcels"]:
+            p.drawing_list = by_parcel.get(p.pk, [])
+    return context
+
+
 def previous_month(month: date) -> date:
     return (month.replace(day=1) - timedelta(days=1)).replace(day=1)
 
@@ -256,8 +281,6 @@ def _lead_reports(user):
 
 def carrier_unit(user, pk) -> OrgUnit:
     """A reporting unit whose carrier reports the user may read (404 otherwise)."""
-    from govdesk.core.errors import NotInReach
-    from govdesk.core.reach import get_in_reach
     if is_lead_officer(user):
         lead = Office.current().lead_unit
         district = parent_path(lead.path)
@@ -362,6 +385,9 @@ def dashboard(user, today: date | None = None) -> dict:
         happened_on__gte=since, kind__in=[Activity.Kind.VISIT, Activity.Kind.RECEPTION])
         .annotate(month=TruncMonth("happened_on")).order_by().values("month", "squad__name", "kind")
         .annotate(n=Count("id")))
+    assessed_rows = list(Assessment.objects.restrict(user, VIEW).filter(met_on__gte=since)
+                         .annotate(month=TruncMonth("met_on")).order_by().values("month", "squad__name")
+                         .annotate(n=Count("firm", distinct=True)))
     landed = list(projects.filter(stage__in=[Project.Stage.REGISTERED, Project.Stage.CONSTRUCTION,
                                              Project.Stage.PRODUCTION]).order_by().values("industry__group")
                   .annotate(planned=Sum("planned_investment"), paid=Sum("paid_in")).order_by("-planned"))
@@ -375,6 +401,7 @@ def dashboard(user, today: date | None = None) -> dict:
         "assessed": sum(conclusions.values()),
         "conclusions": conclusions,
         "activities": activity_rows,
+        "assessed_by_squad": assessed_rows,
         "stages": stage_totals(projects),
         "landed": landed,
         "by_group": by_group,

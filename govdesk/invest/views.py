@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_POST
 
 from govdesk.core.errors import NotInReach, ServiceError
 from govdesk.core.listing import keyset_page
 from govdesk.core.models import OrgUnit, User
 from govdesk.core.reach import CHANGE, VIEW, Role, get_in_reach, roles_of
+from govdesk.core.tables.export import download_response
 from govdesk.core.views import fail
 from govdesk.core.views_tables import export_page
 
-from . import charts, queries, services
+from . import charts, queries, services, sheets
+from . import ledger as ledgers
 from .forms import (
     ActivityForm,
     AppealForm,
@@ -38,6 +42,7 @@ from .forms import (
     ProgressForm,
     ProjectForm,
     RateForm,
+    ReassignForm,
     ReplyForm,
     ReportForm,
     ResolveForm,
@@ -476,6 +481,32 @@ def project_create(request):
 
 
 @login_required
+def project_edit(request, pk):
+    """Correct a project's particulars (not its stage: that moves with its evidence on the project page)."""
+    project = get_in_reach(Project.objects.select_related("industry", "hq_group"), request.user, VIEW, pk=pk)
+    firms_qs = Firm.objects.restrict(request.user, VIEW).order_by("name")
+    initial = {"name": project.name, "firms": [f.pk for f in project.firms.all()], "industry": project.industry_id,
+               "planned_investment": project.planned_investment, "paid_in": project.paid_in, "need": project.need,
+               "need_area": project.need_area, "need_use": project.need_use, "hq_group": project.hq_group_id,
+               "leader": project.leader}
+    form = ProjectForm(request.POST or None, firms=firms_qs, editing=True, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.project_update(
+                actor=request.user, project=project, firms=d["firms"], name=d["name"], industry=d["industry"],
+                planned_investment=d["planned_investment"], paid_in=d["paid_in"], need=d["need"],
+                need_area=d["need_area"], need_use=d["need_use"], hq_group=d["hq_group"], leader=d["leader"])
+        except ServiceError as e:
+            fail(form, e)
+        else:
+            messages.success(request, "项目信息已保存")
+            return redirect("invest:project", pk=project.pk)
+    return render(request, "core/form.html", {"form": form, "title": f"修改项目：{project.name}",
+                                              "back": reverse("invest:project", args=[project.pk])})
+
+
+@login_required
 def project_detail(request, pk):
     project = get_in_reach(Project.objects.select_related("industry", "hq_group"), request.user, VIEW, pk=pk)
     today = _today()
@@ -493,7 +524,8 @@ def project_detail(request, pk):
         "p": project, "firms": Firm.objects.restrict(request.user, VIEW).filter(projects=project),
         "stall": queries.stall_level(project, today), "idle": queries.idle_days(project, today),
         "events": events, "durations": durations, "documents": project.documents.select_related("uploaded_by"),
-        "can_change": _can(request.user, Project, project) and project.stage not in Project.CLOCKLESS,
+        "can_edit": (can_edit := _can(request.user, Project, project)),
+        "can_change": can_edit and project.stage not in Project.CLOCKLESS,
         "move_form": move_form, "doc_form": DocumentForm(), "progress_form": ProgressForm(initial={
             "paid_in": project.paid_in}, auto_id="progress_%s"), "matches": queries.carrier_matches(request.user, project),
         "appeals": Appeal.objects.restrict(request.user, VIEW).filter(project=project),
@@ -612,9 +644,13 @@ def appeal_create(request):
 def appeal_detail(request, pk):
     appeal = get_in_reach(Appeal.objects.select_related("firm", "owner_group", "handler", "project"), request.user,
                           VIEW, pk=pk)
+    history = sorted([*appeal.replies.select_related("author"),
+                      *appeal.reassignments.select_related("actor", "from_group", "to_group", "from_handler",
+                                                           "to_handler")], key=lambda item: (item.at, item.pk))
     return render(request, "invest/appeal_detail.html", {
-        "a": appeal, "replies": appeal.replies.select_related("author"), "today": _today(),
+        "a": appeal, "history": history, "today": _today(),
         "can_change": _can(request.user, Appeal, appeal), "reply_form": ReplyForm(),
+        "reassign_form": ReassignForm(people=_people(appeal.org_unit), auto_id="reassign_%s"),
         "resolve_form": ResolveForm(initial={"resolved_on": _today()}), "rate_form": RateForm()})
 
 
@@ -623,12 +659,13 @@ def appeal_detail(request, pk):
 def appeal_action(request, pk, action):
     appeal = get_in_reach(Appeal, request.user, VIEW, pk=pk)
     forms_by_action = {"reply": (ReplyForm, services.appeal_reply, "已答复"),
+                       "reassign": (ReassignForm, services.appeal_reassign, "诉求已转办"),
                        "resolve": (ResolveForm, services.appeal_resolve, "诉求已办结"),
                        "rate": (RateForm, services.appeal_rate, "已记录企业评价")}
     if action not in forms_by_action:
         raise NotInReach()
     form_class, service, done = forms_by_action[action]
-    form = form_class(request.POST)
+    form = form_class(request.POST, **({"people": _people(appeal.org_unit)} if action == "reassign" else {}))
     if form.is_valid():
         try:
             service(actor=request.user, appeal=appeal, **form.cleaned_data)
@@ -637,7 +674,8 @@ def appeal_action(request, pk, action):
         else:
             messages.success(request, done)
     else:
-        messages.error(request, "请完整填写")
+        messages.error(request, "；".join(f"{form.fields[k].label}：{v[0]}" for k, v in form.errors.items()
+                                         if k in form.fields) or "请完整填写")
     return redirect("invest:appeal", pk=appeal.pk)
 
 
@@ -769,6 +807,15 @@ def carriers(request):
         "uses": Parcel._meta.get_field("planned_use").choices, "can_report": bool(queries.reporting_units(request.user))})
 
 
+@login_required
+def ledger(request):
+    """The categorized ledger workbook (分类台账) of the carriers and projects the user reaches."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 — handed to the response, which closes it
+    ledgers.write_ledger(request.user, spool, today=_today())
+    spool.seek(0)
+    return download_response(spool, ledgers.filename(request.user, _today()))
+
+
 def _carrier_form(request, model, form_class, service, pk=None):
     units = queries.reporting_units(request.user)
     obj = get_in_reach(model, request.user, VIEW, pk=pk) if pk else None
@@ -841,24 +888,26 @@ def building_edit(request, pk=None):
 @login_required
 def pitch(request, kind, pk):
     """The printable pitch sheet (项目包装) of a parcel, a building or a project."""
-    models_by_kind = {"parcel": Parcel, "building": Building, "project": Project}
-    if kind not in models_by_kind:
-        raise NotInReach()
-    obj = get_in_reach(models_by_kind[kind], request.user, VIEW, pk=pk)
-    context = {"kind": kind, "obj": obj, "office": Office.current()}
-    drawings = Drawing.objects.restrict(request.user, VIEW)
-    if kind == "parcel":
-        context["drawings"] = list(drawings.filter(parcel=obj))
-    elif kind == "project":
-        context["matches"] = queries.carrier_matches(request.user, obj)
-        context["firms"] = Firm.objects.restrict(request.user, VIEW).filter(projects=obj)
-        # the parcels the project needs carry their drawings onto its sheet
-        by_parcel: dict[int, list] = {}
-        for d in drawings.filter(parcel__in=[p.pk for p in context["matches"]["parcels"]]):
-            by_parcel.setdefault(d.parcel_id, []).append(d)
-        for p in context["matches"]["parcels"]:
-            p.drawing_list = by_parcel.get(p.pk, [])
+    context = queries.pitch_context(request.user, kind, pk)
+    context["pdf_ready"] = sheets.font() is not None
     return render(request, "invest/pitch.html", context)
+
+
+@login_required
+def pitch_pdf(request, kind, pk):
+    """The pitch sheet as a PDF; without a Chinese font on the server, back to the printable page."""
+    context = queries.pitch_context(request.user, kind, pk)
+    issuer = context["office"].lead_unit.name if context["office"].lead_unit_id else ""
+    try:
+        data = sheets.render(sheets.sheet_for(context), upload_root=services.upload_root(), issuer=issuer,
+                             today=_today())
+    except sheets.NoCjkFont as e:
+        messages.warning(request, str(e))
+        return redirect("invest:pitch", kind=kind, pk=pk)
+    response = HttpResponse(data, content_type="application/pdf")
+    filename = f"项目包装-{context['obj'].name}.pdf"
+    response["Content-Disposition"] = content_disposition_header(request.GET.get("download") == "1", filename)
+    return response
 
 
 def _month(request) -> date:

@@ -1,5 +1,6 @@
 """The investment desk's main journey in a real browser: assess a firm, move its project through the
-pipeline with the agreement upload, record an appeal, open the weekly meeting agenda and assign a task."""
+pipeline with the agreement upload, record an appeal, open the weekly meeting agenda and assign a task,
+correct the project and download its pitch sheet as a PDF."""
 
 import pytest
 from playwright.sync_api import expect
@@ -83,6 +84,21 @@ def test_an_officer_assesses_a_firm_lands_its_project_and_assigns_a_task(new_pag
     expect(page.get_by_text("已交办给 officer_a")).to_be_visible()
     expect(page.locator("#decided")).to_contain_text("officer_a")
 
+    # correct the project's particulars, then take its pitch sheet (项目包装) away as a PDF
+    page.goto(f"/invest/projects/{project.pk}/")
+    page.get_by_role("link", name="修改项目信息").click()
+    page.get_by_label("责任领导").fill("李副区长")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_text("项目信息已保存")).to_be_visible()
+    page.get_by_role("link", name="项目包装").click()
+    expect(page.get_by_role("heading", name="智能家居产业园")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="下载 PDF").click()
+    assert download.value.suggested_filename == "项目包装-智能家居产业园.pdf"
+    with open(download.value.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+
     assert Project.objects.get(pk=project.pk).stage == "signed"
+    assert Project.objects.get(pk=project.pk).leader == "李副区长"
     task = Task.objects.get()
     assert (task.owner, task.appeal.title) == (world.officer_a, "协调 30 亩工业用地")

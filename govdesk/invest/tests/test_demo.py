@@ -4,7 +4,7 @@ import pytest
 
 from govdesk.core.demo import seed_core
 from govdesk.invest import demo, queries
-from govdesk.invest.models import Appeal, Firm, Meeting, Parcel, Project, SquadMeeting, Task
+from govdesk.invest.models import Appeal, Drawing, Firm, Meeting, Parcel, Project, SquadMeeting, Task
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +23,7 @@ def test_the_demo_seeds_a_realistic_desk(settings, tmp_path):
     assert Meeting.objects.count() == 1 and Task.objects.count() == 4
     assert SquadMeeting.objects.count() == 9
     assert Parcel.objects.values("org_unit").distinct().count() == 14
+    assert Drawing.objects.count() == 4 and all(d.is_image for d in Drawing.objects.all())
     shangwu = context["users"]["shangwu"]
     rows = queries.report_completeness(shangwu, Meeting.objects.get().held_on.replace(day=1))
     assert len(rows) == 14 + 6

@@ -392,3 +392,135 @@ def test_renaming_a_firm_onto_another_is_refused_and_a_real_change_is_audited(de
     assert (second.industry.code, second.region, second.referred_by) == ("em-ict", "prd", first)
     changes = events(second).filter(action=AuditEvent.Action.UPDATE).get().changes
     assert set(changes) == {"industry", "region", "referred_by"}
+
+
+# --- corrections: a project's particulars, an appeal's owner group ---------------------------------------
+
+def _edit(desk, project, **overrides):
+    values = {"firms": list(project.firms.all()), "name": project.name, "industry": project.industry,
+              "planned_investment": project.planned_investment, "paid_in": project.paid_in,
+              "hq_group": project.hq_group, "leader": project.leader, "need": project.need,
+              "need_area": project.need_area, "need_use": project.need_use, **overrides}
+    return services.project_update(actor=desk.world.dept_officer, project=project, **values)
+
+
+def test_a_projects_particulars_are_corrected_and_audited_without_restarting_its_clock(desk):
+    firm, partner = desk.firm("纺织集团有限公司"), desk.firm("服装配套有限公司")
+    today = date(2026, 11, 25)
+    project = _moved_days_ago(desk.project("纺织城改造", [firm]), 45, today)
+    moved_at = project.moved_at
+    _edit(desk, project, firms=[firm, partner], industry=desk.industry("em-ict"), planned_investment="8000.5",
+          paid_in="1200", hq_group=desk.group("产业发展组"), leader="李副区长", need="parcel", need_area="30",
+          need_use="industrial")
+    project.refresh_from_db()
+    assert (project.industry.code, project.planned_investment, project.paid_in, project.hq_group.name,
+            project.leader, project.need, project.need_area, project.need_use) == (
+        "em-ict", Decimal("8000.50"), Decimal("1200.00"), "产业发展组", "李副区长", "parcel", Decimal("30.00"),
+        "industrial")
+    assert sorted(project.firms.values_list("name", flat=True)) == ["服装配套有限公司", "纺织集团有限公司"]
+    assert project.moved_at == moved_at and queries.stall_level(project, today) == "amber"
+    changes = events(project, "edit").get().changes
+    assert set(changes) == {"industry", "planned_investment", "paid_in", "hq_group", "leader", "need", "need_area",
+                            "need_use", "firms"}
+    # the same values again change nothing and write no event
+    _edit(desk, project)
+    assert events(project, "edit").count() == 1
+
+
+def test_a_bad_correction_changes_nothing(desk):
+    project = desk.project("总部基地", [desk.firm("某总部有限公司")])
+    before = AuditEvent.objects.count()
+    for overrides, message in (({"firms": []}, "请选择投资企业"), ({"planned_investment": "-1"}, "计划投资不能为负数"),
+                               ({"paid_in": "十万"}, "实际到位资金应为数字"), ({"leader": " "}, "请填写责任领导"),
+                               ({"need": "parcel", "need_area": None}, "有载体需求时请填写需求面积")):
+        with pytest.raises(ServiceError, match=message):
+            _edit(desk, project, **overrides)
+    project.refresh_from_db()
+    assert (project.planned_investment, project.leader, project.need) == (Decimal("1000.00"), "王副区长", "none")
+    assert AuditEvent.objects.count() == before
+
+
+def test_a_correction_is_refused_outside_reach_and_to_the_supervisor(desk):
+    from govdesk.core.errors import Forbidden, NotInReach
+    from govdesk.core.testing import assert_write_refused
+    firm = desk.firm("某总部有限公司")
+    project = desk.project("总部基地", [firm])
+    for actor, expect in ((desk.world.officer_a, NotInReach), (desk.member, NotInReach),
+                          (desk.world.supervisor, Forbidden)):
+        assert_write_refused(lambda actor=actor: services.project_update(
+            actor=actor, project=project, firms=[firm], name="改名", industry=project.industry,
+            planned_investment="1", paid_in="0", hq_group=project.hq_group, leader="某"), models=[Project],
+            expect=expect)
+    assert Project.objects.get().name == "总部基地"
+
+
+def test_an_appeal_is_reassigned_with_a_reason_kept_in_its_history_and_the_todo_follows(desk):
+    w = desk.world
+    from govdesk.core.reach import Role
+    finance_officer = w.person("finance_officer", Role.DEPARTMENT_OFFICER, desk.finance)
+    appeal = desk.appeal(desk.firm("某制造有限公司"))
+    with pytest.raises(ServiceError, match="请填写转办原因"):
+        services.appeal_reassign(actor=w.dept_officer, appeal=appeal, owner_group=desk.group("财税组"), reason=" ")
+    with pytest.raises(ServiceError, match="诉求已由「土地规划组」办理"):
+        services.appeal_reassign(actor=w.dept_officer, appeal=appeal, owner_group=desk.group("土地规划组"),
+                                 reason="重复")
+    assert not appeal.reassignments.exists()
+    services.appeal_reassign(actor=w.dept_officer, appeal=appeal, owner_group=desk.group("财税组"),
+                             reason="实为融资问题", handler=finance_officer)
+    appeal.refresh_from_db()
+    assert (appeal.owner_group.name, appeal.handler, appeal.due_on) == ("财税组", finance_officer, date(2026, 11, 17))
+    step = appeal.reassignments.get()
+    assert (step.from_group.name, step.to_group.name, step.from_handler, step.to_handler, step.reason) == (
+        "土地规划组", "财税组", w.dept_officer, finance_officer, "实为融资问题")
+    todos = Todo.objects.filter(kind=services.TODO_APPEAL, source_id=str(appeal.pk))
+    assert {(t.user.username, t.done_at is None) for t in todos} == {("dept", False), ("finance_officer", True)}
+    event = events(appeal, "reassign").get()
+    assert event.changes == {"reason": "实为融资问题", "owner_group": ["土地规划组", "财税组"],
+                             "handler": ["dept", "finance_officer"]}
+
+
+def test_a_resolved_appeal_is_not_reassigned_and_outsiders_cannot(desk):
+    from govdesk.core.errors import Forbidden, NotInReach
+    from govdesk.core.testing import assert_write_refused
+    from govdesk.invest.models import Reassignment
+    w = desk.world
+    appeal = desk.appeal(desk.firm("某制造有限公司"))
+    for actor, expect in ((w.officer_a, NotInReach), (w.supervisor, Forbidden)):
+        assert_write_refused(lambda actor=actor: services.appeal_reassign(
+            actor=actor, appeal=appeal, owner_group=desk.group("财税组"), reason="x"), models=[Reassignment],
+            expect=expect)
+    with pytest.raises(ServiceError, match="请选择本区的承办人"):
+        services.appeal_reassign(actor=w.dept_officer, appeal=appeal, owner_group=desk.group("财税组"), reason="x",
+                                 handler=w.outsider)
+    services.appeal_resolve(actor=w.dept_officer, appeal=appeal, resolution="办结", resolved_on=date(2026, 11, 3))
+    with pytest.raises(ServiceError, match="诉求已办结，不能转办"):
+        services.appeal_reassign(actor=w.dept_officer, appeal=appeal, owner_group=desk.group("财税组"), reason="x")
+    assert not Reassignment.objects.exists()
+
+
+def test_the_dashboard_counts_firms_assessed_per_squad_and_month(desk):
+    from govdesk.invest import charts
+    today = date(2026, 11, 25)
+    fit = Dimension.objects.get(code="fit")
+    firms = [desk.firm(f"研判企业{i}有限公司") for i in range(3)]
+    for firm, squad, met_on in ((firms[0], desk.yrd, date(2026, 10, 8)), (firms[1], desk.yrd, date(2026, 11, 3)),
+                                (firms[2], desk.prd, date(2026, 11, 20)), (firms[2], desk.prd, date(2026, 11, 21))):
+        services.assessment_record(actor=desk.world.dept_officer, firm=firm, met_on=met_on, conclusion="watch",
+                                   priority=2, squad=squad, scores={fit.pk: (60, "依据")})
+    figures = queries.dashboard(desk.world.dept_officer, today)
+    counted = {(row["month"].strftime("%Y-%m"), row["squad__name"]): row["n"] for row in figures["assessed_by_squad"]}
+    # a firm assessed twice in one month counts once
+    assert counted == {("2026-10", "长三角小分队"): 1, ("2026-11", "长三角小分队"): 1, ("2026-11", "珠三角小分队"): 1}
+    chart = charts.dashboard(figures)["assessed"]
+    assert chart["xAxis"]["data"] == ["2026-10", "2026-11"]
+    assert {s["name"]: s["data"] for s in chart["series"]} == {"长三角小分队": [1, 1], "珠三角小分队": [0, 1]}
+    assert queries.dashboard(desk.world.officer_a, today)["assessed_by_squad"] == []
+
+
+@pytest.mark.parametrize(("area", "message"), [("NaN", "面积应为数字"), ("Infinity", "面积应为数字"),
+                                                ("1e9", "面积数值过大"), ("-3", "面积不能为负数")])
+def test_an_area_that_is_no_number_or_does_not_fit_its_column_is_refused(desk, area, message):
+    from govdesk.invest.models import Parcel
+    with pytest.raises(ServiceError, match=message):
+        parcel(desk.world.officer_a, desk.world.street_a, area=area)
+    assert not Parcel.objects.exists()

@@ -222,3 +222,41 @@ def test_the_administrator_names_the_lead_unit_on_the_settings_page(world, clien
     office = Office.current()
     assert (office.lead_unit, office.stall_amber_days, office.stall_red_days, office.advantages) == (
         world.department, 20, 45, "交通便利")
+
+
+def test_a_project_is_corrected_on_its_edit_page_and_bad_input_stays_on_the_form(desk, records, client_for):
+    w, project = desk.world, records["project"]
+    url = reverse("invest:project_edit", args=[project.pk])
+    assert_status_matrix(client_for, [(w.dept_officer, url, 200), (w.supervisor, url, 200), (w.officer_a, url, 404),
+                                      (desk.member, url, 404)])
+    client = client_for(w.dept_officer)
+    assert "修改项目信息" in client.get(reverse("invest:project", args=[project.pk])).content.decode()
+    form = {"name": "远景研发中心（二期）", "firms": [records["firm"].pk, records["other"].pk],
+            "industry": desk.industry("em-ict").pk, "planned_investment": "-5", "paid_in": "800", "need": "parcel",
+            "need_area": "20", "need_use": "industrial", "hq_group": desk.group("产业发展组").pk, "leader": "李副区长"}
+    refused = client.post(url, form)
+    assert refused.status_code == 200 and Project.objects.get(pk=project.pk).name == "远景研发中心"
+    response = client.post(url, {**form, "planned_investment": "60000"})
+    assert response.status_code == 302
+    project.refresh_from_db()
+    assert (project.name, str(project.paid_in), project.hq_group.name, project.firms.count()) == (
+        "远景研发中心（二期）", "800.00", "产业发展组", 2)
+    supervisor = client_for(w.supervisor).post(url, {**form, "planned_investment": "1"})
+    assert "您的角色无权进行此操作" in supervisor.content.decode()
+    assert "修改项目信息" not in client_for(w.supervisor).get(reverse("invest:project", args=[project.pk])).content.decode()
+
+
+def test_an_appeal_is_reassigned_on_its_page_and_the_move_shows_in_its_history(desk, records, client_for):
+    w, appeal = desk.world, records["appeal"]
+    client = client_for(w.dept_officer)
+    url = reverse("invest:appeal_action", args=[appeal.pk, "reassign"])
+    missing = client.post(url, {"owner_group": desk.group("财税组").pk}, follow=True).content.decode()
+    assert "转办原因：这个字段是必填项。" in missing
+    page = client.post(url, {"owner_group": desk.group("财税组").pk, "reason": "实为融资问题"}, follow=True)
+    body = page.content.decode()
+    assert "诉求已转办" in body and "土地规划组 → 财税组" in body and "原因：实为融资问题" in body
+    assert Appeal.objects.get(pk=appeal.pk).owner_group.name == "财税组"
+    assert client_for(w.officer_b).post(url, {"owner_group": desk.group("招商组").pk, "reason": "x"}).status_code == 404
+    refused = client_for(w.supervisor).post(url, {"owner_group": desk.group("招商组").pk, "reason": "x"}, follow=True)
+    assert "您的角色无权进行此操作" in refused.content.decode()
+    assert Appeal.objects.get(pk=appeal.pk).reassignments.count() == 1
