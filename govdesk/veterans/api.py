@@ -5,8 +5,9 @@ the same UUID with the same content is a harmless success (200, the same record)
 the same UUID with different content is 409 ``uuid_conflict``; an edit names the
 version it edits (``base_version``) and a stale version is 409 ``stale_version`` with
 both versions in the body. Scanned documents follow one by one to
-``POST /records/{uuid}/attachments``; a record is complete when every declared
-attachment has arrived (and is then submitted for review if the device asked so).
+``POST /records/{uuid}/attachments``, or in resumable pieces (``api_uploads.py``); a record
+is complete when every declared attachment has arrived (and is then submitted for review if
+the device asked so).
 """
 
 from datetime import date
@@ -187,3 +188,12 @@ def attachment_upload(request, record_uuid: UUID, kind: Form[str], file: File[Up
                                                   filename=file.name or "", content=content)
     record = get_in_reach(Record.objects.select_related("category"), request.user, VIEW, pk=record.pk)
     return Status(201 if created else 200, {"attachment": attachment, "record": record})
+
+
+# resumable uploads (api_uploads.py): declared, sent in pieces, checked when whole
+def _mount_uploads():
+    from .api_uploads import router as uploads_router
+    router.add_router("", uploads_router)
+
+
+_mount_uploads()

@@ -147,3 +147,96 @@ def seed(context: dict) -> None:
                                                 phone=f"13{rng.randrange(10**8, 10**9)}")
         if slot.day == today and n % 3 == 0:
             services.appointment_check_in(actor=tuiyi, appointment=appointment)
+
+    seed_organisation(context, collectors)
+
+
+# --- the campaign's organisation -------------------------------------------------------------------
+
+TEAMS = [
+    ("collection", "信息采集和身份认证组", "指导各采集点采集信息、核验身份，处理重复采集", ["组长", "副组长", "成员", "成员", "成员"]),
+    ("technical", "技术指导组", "采集终端与系统的安装、培训和故障处理", ["组长", "成员", "成员"]),
+    ("qa", "政策答疑组", "解答群众和采集员的政策问题，整理常见问题", ["组长", "成员", "成员", "成员"]),
+    ("supervision", "督导检查组", "督导各街道进度，落实“三个预防”（防拥挤、防冲突、防混乱）", ["组长", "成员", "成员"]),
+]
+TRAININGS = [
+    ("信息采集工作动员暨业务培训", "区政务服务中心三楼会议室", "区退役军人事务局"),
+    ("采集终端与系统操作培训", "区政务服务中心三楼会议室", "技术指导组"),
+    ("优抚对象类别与政策解读", "区委党校报告厅", "政策答疑组"),
+    ("身份核验与材料审核培训", "区政务服务中心三楼会议室", "信息采集和身份认证组"),
+    ("采集点秩序与“三个预防”培训", "区委党校报告厅", "督导检查组"),
+]
+TRAINED = 198  # the reference district's figure
+QUESTIONS = [
+    ("材料", "到采集点需要带哪些材料？", "本人身份证、户口簿、退役证件（退伍证、转业证等）原件；有立功受奖、伤残等情况的，带相应证书。"),
+    ("材料", "退伍证丢失了还能采集吗？", "可以。先如实登记，由采集员注明“证件遗失”，后续凭档案或部队证明补充。"),
+    ("范围", "现役军人家属需要采集吗？", "需要，按“现役军人家属”类别采集，并填写与现役军人的关系。"),
+    ("范围", "户籍不在本区但长期居住在本区，在哪里采集？", "原则上在户籍地采集；确有困难的，可在居住地采集点登记后由区局协调。"),
+    ("范围", "烈士遗属由谁来采集？", "与其他优抚对象一样，到所在街道的采集点或预约上门采集。"),
+    ("预约", "预约后可以改期吗？", "可以。在预约单上改约到其他时段，或取消后重新预约。"),
+    ("预约", "行动不便的老人怎么采集？", "由社区工作人员代为预约“上门采集”，采集员按约定时间上门。"),
+    ("预约", "没有预约可以直接去采集点吗？", "可以，但为避免拥挤，请优先预约；现场按采集点当日余量安排。"),
+    ("信息", "身份证号和性别对不上怎么办？", "系统会提示性别或出生日期与身份证号不符，请核对原件后更正；确属证件错误的，先到公安机关更正。"),
+    ("信息", "已经采集过，发现信息有误怎么改？", "未审核的由采集员直接修改；已归档的提交变更申请，由审核人批准后生效。"),
+    ("信息", "个人信息会泄露吗？", "身份证号和电话加密保存，页面只显示部分号码，查看完整号码须有权限并留痕。"),
+    ("进度", "采集工作什么时候结束？", "以区退役军人事务局通知为准，各街道按应采集基数每周上报进度。"),
+    ("系统", "采集终端没有网络时能采集吗？", "可以。终端离线保存，恢复网络后自动上传，不会重复登记。"),
+    ("系统", "扫描件上传失败怎么办？", "检查文件是否为 JPG、PNG 或 PDF 且不超过 10 MB；网络中断后可以续传。"),
+]
+
+
+def seed_organisation(context: dict, collectors: dict) -> None:
+    """Teams of the veterans department, the street offices that have a liaison among the demo
+    people, trainings whose attendance adds up to the reference district's 198, and the Q&A log."""
+    from . import organisation
+
+    rng = context["rng"]
+    users = context["users"]
+    streets: list[OrgUnit] = context["streets"]
+    tuiyi = users["tuiyi"]
+    department = context["departments"].get("退役军人事务局") or streets[0].parent
+    for kind, name, duty, posts in TEAMS:
+        team = organisation.team_create(actor=tuiyi, unit=department, kind=kind, name=name, duty=duty)
+        for n, post in enumerate(posts):
+            person = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+            organisation.team_member_add(actor=tuiyi, team=team, name=f"{person}" if n else tuiyi.label,
+                                         position=post, leader=n == 0, user=tuiyi if n == 0 else None)
+    liaisons = {0: collectors.get(0), 1: collectors.get(1)}
+    for index, liaison in liaisons.items():
+        if liaison is not None and index < len(streets):
+            organisation.office_set(actor=tuiyi, street=streets[index], liaison=liaison,
+                                    address=f"{streets[index].name}办事处一楼便民服务大厅",
+                                    office_phone=f"0371-6{rng.randrange(10**6, 10**7)}")
+
+    # 198 people from the streets, each at one or two of the trainings
+    people: list[tuple[OrgUnit, str]] = []
+    seen: set[tuple[int, str]] = set()
+    while len(people) < TRAINED:
+        street = streets[len(people) % len(streets)]
+        name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+        if (street.pk, name) not in seen:
+            seen.add((street.pk, name))
+            people.append((street, name))
+    first_day = timezone.localdate() - timedelta(days=20)
+    trainings = [organisation.training_create(actor=tuiyi, unit=department, title=title, place=place, trainer=trainer,
+                                              held_on=first_day + timedelta(days=3 * i))
+                 for i, (title, place, trainer) in enumerate(TRAININGS)]
+    sign_ins: dict[tuple, list[str]] = {}
+    for n, (street, name) in enumerate(people):
+        attended = {trainings[n % len(trainings)]}
+        if rng.random() < 0.3:
+            attended.add(rng.choice(trainings))
+        for training in attended:
+            sign_ins.setdefault((training, street), []).append(name)
+    for (training, street), names in sign_ins.items():
+        organisation.attendance_add(actor=tuiyi, training=training, unit=street, names=names)
+
+    now = timezone.now()
+    askers = ["群众来电", "退役士兵家属", "社区工作人员", "采集员", "街道联络员"]
+    for n, (topic, question, answer) in enumerate(QUESTIONS):
+        asked = now - timedelta(days=rng.randrange(1, 18), minutes=rng.randrange(0, 600))
+        unanswered = n in (7, 12)
+        organisation.question_log(actor=tuiyi, unit=department if n % 3 else context["district"],
+                                  question=question, asked_by=rng.choice(askers),
+                                  asked_at=asked, topic=topic,
+                                  answer="" if unanswered else answer, publish=not unanswered)

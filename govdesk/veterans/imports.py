@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from datetime import date, time
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from govdesk.core import personal
@@ -261,16 +261,22 @@ def bases_apply(actor, rows: list[ValidRow], dry_run: bool) -> list:
 
 
 def progress_export(actor, filters: dict):
-    """Streets in the user's reach with collected/reviewed/archived counts and the base."""
-    records = Record.objects.restrict(actor, VIEW).filter(street=OuterRef("pk")).order_by()
+    """Streets in the user's reach with collected/reviewed/archived counts (from the progress
+    rollup, as the dashboard shows them) and the base."""
+    from .models import ALL_DAYS, Progress
 
-    def count(statuses):
-        return Coalesce(Subquery(records.filter(status__in=statuses).values("street")
-                                 .annotate(n=Count("id")).values("n")[:1], output_field=IntegerField()), Value(0))
+    rollup = Progress.objects.restrict(actor, VIEW).filter(grain=Progress.Grain.TOTAL, day=ALL_DAYS,
+                                                          street=OuterRef("pk")).order_by()
+
+    def total(*columns):
+        expression = sum((F(c) for c in columns[1:]), F(columns[0]))
+        return Coalesce(Subquery(rollup.values("street").annotate(n=Sum(expression)).values("n")[:1],
+                                 output_field=IntegerField()), Value(0))
 
     return (queries.streets_in_reach(actor)
-            .annotate(base=Coalesce("veterans_expected__expected", Value(0)), collected=count(queries.COLLECTED),
-                      reviewed=count(queries.REVIEWED), archived=count((Record.Status.ARCHIVED,))))
+            .annotate(base=Coalesce("veterans_expected__expected", Value(0)),
+                      collected=total("collected", "returned", "reviewed", "archived"),
+                      reviewed=total("reviewed", "archived"), archived=total("archived")))
 
 
 def _percent(street) -> str:

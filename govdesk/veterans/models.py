@@ -10,6 +10,7 @@ ID and phone numbers are stored only encrypted (``*_enc``) with a blind index
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from django.conf import settings
 from django.db import models
@@ -20,6 +21,7 @@ from govdesk.core.models import OrgUnit
 from govdesk.core.reach import (
     OFFICERS,
     READ_ONLY_ROLES,
+    VIEW,
     Reach,
     Role,
     Scoped,
@@ -27,6 +29,7 @@ from govdesk.core.reach import (
     paths_for,
     subtree_q,
 )
+from govdesk.core.services import UNMASK_ROLES
 
 # The department whose officers work on this campaign across the whole district.
 VETERANS_DEPARTMENT_NAMES = frozenset(getattr(settings, "VETERANS_DEPARTMENT_NAMES", ["退役军人事务局"]))
@@ -45,7 +48,11 @@ PLACEMENTS = ["自主就业", "安排工作", "逐月领取退役金", "退休",
 
 WORKERS = OFFICERS | {Role.COLLECTOR}
 REVIEWERS = frozenset({Role.DISTRICT_ADMIN, Role.DEPARTMENT_OFFICER, Role.STREET_OFFICER})
-UNMASKERS = frozenset({Role.DISTRICT_ADMIN, Role.SUPERVISOR, Role.STREET_OFFICER})
+# Who may see a record's ID and phone number in full (each time audited), within this app's reach:
+# the core's unmaskers (district administrators; supervisors for as long as the core says so), the
+# street officers and the veterans department responsible for the records, and the collectors of
+# the street or community they collect in (they verify the person's identity at the point).
+UNMASKERS = UNMASK_ROLES | {Role.DEPARTMENT_OFFICER, Role.STREET_OFFICER, Role.COLLECTOR}
 
 
 def _department_roots(user) -> list[str]:
@@ -399,3 +406,246 @@ class ExpectedBase(VeteransScoped):
 
     class Meta:
         verbose_name = "应采集基数"
+
+
+class Upload(VeteransScoped):
+    """A scanned document a device sends in pieces (resumable). The client names it with its own
+    UUID and declares size, SHA-256 and type up front; the bytes gather in a partial file until
+    ``received == size``, then the whole is checked and becomes an ``Attachment``. Service code:
+    ``uploads.py``."""
+
+    class Status(models.TextChoices):
+        RECEIVING = "receiving", "接收中"
+        DONE = "done", "已完成"
+
+    uuid = models.UUIDField("上传标识", unique=True)
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="uploads")
+    kind = models.CharField("类型", max_length=32, choices=Attachment.Kind.choices)
+    filename = models.CharField("文件名", max_length=200, blank=True)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField("大小（字节）")
+    sha256 = models.CharField(max_length=64)
+    received = models.PositiveIntegerField("已收到（字节）", default=0)
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.RECEIVING)
+    attachment = models.ForeignKey(Attachment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    reach = Reach(path="record__org_unit__path", view=WORKERS | READ_ONLY_ROLES, change=WORKERS)
+
+    class Meta:
+        verbose_name = "分片上传"
+        constraints = [
+            models.CheckConstraint(condition=Q(received__lte=F("size")), name="veterans_upload_received_le_size"),
+            models.CheckConstraint(condition=Q(size__gte=1), name="veterans_upload_size_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.received}/{self.size}"
+
+
+# --- progress rollups (kept by services through ``progress``; rebuilt by ``veterans_rollup``) ---------------
+
+ALL_DAYS = date(1, 1, 1)  # the day of the grains that are not per day
+
+
+class Progress(VeteransScoped):
+    """The campaign's progress rollup: how many collected records there are in each state, at
+    four grains (one row per grain and key; dimensions a grain does not have hold 0 / ALL_DAYS):
+
+    - ``day``: day collected × community (and its street) × collection point × collector;
+    - ``total``: community × point × collector, all days (the dashboard's street, point and
+      collector figures: a few thousand rows however many records there are);
+    - ``category``: community × category, all days (the upward report's category columns);
+    - ``daily``: day × community (the per-day chart and the report's new-in-period column).
+
+    Every row has its community, so the rollup reaches like the records (``org_unit__path``).
+    Drafts are not counted (not collected yet)."""
+
+    class Grain(models.TextChoices):
+        DAY = "day", "按日·社区·采集点·采集员"
+        TOTAL = "total", "累计·社区·采集点·采集员"
+        CATEGORY = "category", "累计·社区·人员类别"
+        DAILY = "daily", "按日·社区"
+
+    grain = models.CharField("粒度", max_length=8, choices=Grain.choices)
+    day = models.DateField("采集日期", default=ALL_DAYS)
+    street = models.ForeignKey(OrgUnit, verbose_name="街道", on_delete=models.PROTECT, related_name="+")
+    org_unit = models.ForeignKey(OrgUnit, verbose_name="社区", on_delete=models.PROTECT, related_name="+")
+    point_key = models.IntegerField("采集点", default=0)  # CollectionPoint pk; 0: none, or not in this grain
+    collector_key = models.IntegerField("采集员", default=0)  # User pk; 0: not in this grain
+    category_key = models.IntegerField("人员类别", default=0)  # Category pk; 0: not in this grain
+    collected = models.IntegerField("待审核", default=0)
+    returned = models.IntegerField("已退回", default=0)
+    reviewed = models.IntegerField("已审核", default=0)
+    archived = models.IntegerField("已归档", default=0)
+
+    reach = Reach(view=WORKERS | READ_ONLY_ROLES, change=frozenset())
+
+    class Meta:
+        verbose_name = "采集进度汇总"
+        constraints = [models.UniqueConstraint(
+            fields=["grain", "day", "org_unit", "point_key", "collector_key", "category_key"],
+            name="veterans_progress_key")]
+
+
+# --- the campaign's organisation: teams, street offices, trainings, the Q&A log ------------------------
+
+def _ancestor_paths(paths) -> list[str]:
+    out = set()
+    for path in paths:
+        ids = path.strip("/").split("/")
+        out.update("/" + "/".join(ids[:n]) + "/" for n in range(1, len(ids)))
+    return sorted(out)
+
+
+class CampaignScoped(VeteransScoped):
+    """The campaign's organisation is read by everyone working on it below the unit that runs
+    it (a street collector reads the district's teams and FAQ); changes follow the usual reach."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def reach_q(cls, user, action):
+        q = super().reach_q(user, action)
+        if action != VIEW:
+            return q
+        above = _ancestor_paths(reach_paths(user, cls.reach.roles_for(VIEW)))
+        if not above:
+            return q
+        # the units above the reader, and the veterans department of the reader's district
+        unit = cls.reach.path.removesuffix("__path")
+        up = Q(**{f"{cls.reach.path}__in": above}) | (
+            Q(**{f"{unit}__kind": OrgUnit.Kind.DEPARTMENT, f"{unit}__name__in": VETERANS_DEPARTMENT_NAMES})
+            & subtree_q(cls.reach.path, above))
+        return up if q is None else q | up
+
+
+ORGANISERS = frozenset({Role.DISTRICT_ADMIN, Role.DEPARTMENT_OFFICER, Role.STREET_OFFICER})
+
+
+class Team(CampaignScoped):
+    class Kind(models.TextChoices):
+        COLLECTION = "collection", "信息采集和身份认证组"
+        TECHNICAL = "technical", "技术指导组"
+        QA = "qa", "政策答疑组"
+        SUPERVISION = "supervision", "督导检查组"
+
+    org_unit = models.ForeignKey(OrgUnit, verbose_name="所属单位", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField("类型", max_length=16, choices=Kind.choices)
+    name = models.CharField("名称", max_length=100)
+    duty = models.TextField("职责", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    reach = Reach(view=WORKERS | READ_ONLY_ROLES, change=ORGANISERS)
+
+    class Meta:
+        verbose_name = "工作组"
+        ordering = ["org_unit__path", "kind", "id"]
+        constraints = [models.UniqueConstraint(fields=["org_unit", "name"], name="veterans_team_name_once")]
+
+    def __str__(self):
+        return self.name
+
+
+class TeamMember(CampaignScoped):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="平台账号", null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    name = models.CharField("姓名", max_length=50)
+    position = models.CharField("职务/分工", max_length=50, blank=True)
+    leader = models.BooleanField("组长", default=False)
+
+    reach = Reach(path="team__org_unit__path", view=WORKERS | READ_ONLY_ROLES, change=ORGANISERS)
+
+    class Meta:
+        verbose_name = "工作组成员"
+        ordering = ["-leader", "id"]
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="veterans_member_once")]
+
+    def __str__(self):
+        return self.name
+
+
+class Office(CampaignScoped):
+    """A street's collection office (街道采集办公室) and its liaison (联络员)."""
+
+    org_unit = models.OneToOneField(OrgUnit, verbose_name="街道", on_delete=models.PROTECT, related_name="+")
+    address = models.CharField("办公地点", max_length=200)
+    office_phone = models.CharField("办公电话", max_length=20, blank=True)
+    liaison = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="联络员", on_delete=models.PROTECT,
+                                related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    reach = Reach(view=WORKERS | READ_ONLY_ROLES, change=ORGANISERS)
+
+    class Meta:
+        verbose_name = "街道采集办公室"
+        ordering = ["org_unit__path"]
+
+
+class Training(CampaignScoped):
+    org_unit = models.ForeignKey(OrgUnit, verbose_name="主办单位", on_delete=models.PROTECT, related_name="+")
+    title = models.CharField("培训主题", max_length=100)
+    held_on = models.DateField("日期")
+    place = models.CharField("地点", max_length=100)
+    trainer = models.CharField("授课人", max_length=50, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    reach = Reach(view=WORKERS | READ_ONLY_ROLES, change=ORGANISERS)
+
+    class Meta:
+        verbose_name = "培训"
+        ordering = ["-held_on", "-id"]
+
+    def __str__(self):
+        return self.title
+
+
+class Attendance(CampaignScoped):
+    """One person at one training. People count once towards the campaign's trained total
+    however many trainings they attend (by name within their unit)."""
+
+    training = models.ForeignKey(Training, on_delete=models.CASCADE, related_name="attendances")
+    org_unit = models.ForeignKey(OrgUnit, verbose_name="所在单位", on_delete=models.PROTECT, related_name="+")
+    name = models.CharField("姓名", max_length=50)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="+")
+
+    reach = Reach(path="training__org_unit__path", view=WORKERS | READ_ONLY_ROLES, change=ORGANISERS)
+
+    class Meta:
+        verbose_name = "培训签到"
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["training", "org_unit", "name"],
+                                               name="veterans_attendance_once")]
+
+
+class Question(CampaignScoped):
+    """The Q&A team's log: a question, who asked, its answer, who answered and when. A published
+    answer is on the FAQ page, searchable by words and by pinyin initials."""
+
+    org_unit = models.ForeignKey(OrgUnit, verbose_name="所属单位", on_delete=models.PROTECT, related_name="+")
+    question = models.TextField("问题")
+    asked_by = models.CharField("提问人", max_length=100)
+    asked_at = models.DateTimeField("提问时间")
+    topic = models.CharField("分类", max_length=32, blank=True)
+    answer = models.TextField("解答", blank=True)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="解答人", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    answered_at = models.DateTimeField("解答时间", null=True, blank=True)
+    published = models.BooleanField("列入常见问题", default=False)
+    initials = models.CharField(max_length=200, blank=True, editable=False)  # pinyin initials of the question
+    logged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+
+    reach = Reach(view=WORKERS | READ_ONLY_ROLES, change=ORGANISERS)
+
+    class Meta:
+        verbose_name = "答疑记录"
+        ordering = ["-asked_at", "-id"]
+        indexes = [models.Index(fields=["published", "-asked_at"])]
+
+    def __str__(self):
+        return self.question[:30]

@@ -10,11 +10,12 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from govdesk.core import personal
 from govdesk.core.audit import Entry, audit, audit_many
+from govdesk.core.db import insert_objects
 from govdesk.core.errors import Conflict, Forbidden, NotInReach, ServiceError
 from govdesk.core.models import AuditEvent, OrgUnit
 from govdesk.core.reach import CHANGE, OFFICERS, READ_ONLY_ROLES, VIEW, Role, require
@@ -40,6 +41,7 @@ from .models import (
     Slot,
     reach_paths,
 )
+from .progress import rollup_key, rollup_move
 
 A = AuditEvent.Action
 S = Record.Status
@@ -347,6 +349,7 @@ def record_create(*, actor, data: dict, client_uuid=None, appointment: Appointme
     elif submit:
         record.submit_requested = True
     _save_unique(actor, record, cleaned)
+    rollup_move(after=[rollup_key(record)])
     entries = [Entry(action=A.CREATE, unit=record.org_unit, obj=record, verb="collect",
                      changes={**record_snapshot(record), "status": record.status})]
     if appointment is not None:
@@ -379,6 +382,7 @@ def record_update(*, actor, record: Record, data: dict, base_version: int) -> Re
         _require_unit(actor, cleaned["community"], WORKERS, "采集")
     _check_duplicate(actor, cleaned, exclude_pk=record.pk)
     before = record_snapshot(record)
+    before_key = rollup_key(record)
     _apply(record, cleaned)
     after = record_snapshot(record)
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
@@ -386,6 +390,7 @@ def record_update(*, actor, record: Record, data: dict, base_version: int) -> Re
         return record
     record.version += 1
     _save_unique(actor, record, cleaned)
+    rollup_move([before_key], [rollup_key(record)])
     audit(actor=actor, action=A.UPDATE, unit=record.org_unit, obj=record, changes=changes)
     return record
 
@@ -400,8 +405,10 @@ def record_submit(*, actor, record: Record) -> Record:
     if missing:
         names = "、".join(Attachment.Kind(k).label for k in missing)
         raise ServiceError(f"还缺少附件：{names}，上传后才能提交审核")
+    before_key = rollup_key(record)
     changes = _submit_changes(record)
     record.save()
+    rollup_move([before_key], [rollup_key(record)])
     todo_close(source=record, kind=RETURNED_TODO)
     audit(actor=actor, action=A.STATE, unit=record.org_unit, obj=record, verb="submit", changes=changes)
     return record
@@ -413,8 +420,10 @@ def record_review(*, actor, record: Record) -> Record:
     _require_reviewer(actor, record)
     if record.status != S.COLLECTED:
         raise ServiceError(f"记录状态为「{record.get_status_display()}」，不能审核")
+    before_key = rollup_key(record)
     record.status, record.reviewed_by, record.reviewed_at = S.REVIEWED, actor, timezone.now()
     record.save()
+    rollup_move([before_key], [rollup_key(record)])
     audit(actor=actor, action=A.STATE, unit=record.org_unit, obj=record, verb="review",
           changes={"status": [S.COLLECTED, S.REVIEWED]})
     return record
@@ -431,9 +440,10 @@ def record_return(*, actor, record: Record, reason: str) -> Record:
         raise ServiceError("退回原因不能超过 200 字", fields={"reason": "退回原因不能超过 200 字"})
     if record.status not in (S.COLLECTED, S.REVIEWED):
         raise ServiceError(f"记录状态为「{record.get_status_display()}」，不能退回")
-    old = record.status
+    old, before_key = record.status, rollup_key(record)
     record.status, record.return_reason = S.RETURNED, reason
     record.save()
+    rollup_move([before_key], [rollup_key(record)])
     from django.urls import reverse
     todo_open(user=record.collector, kind=RETURNED_TODO, title=f"退回待修改：{record.name}（{reason}）",
               source=record, url=reverse("veterans:record", args=[record.pk]), unit=record.org_unit)
@@ -448,21 +458,46 @@ def record_archive(*, actor, record: Record) -> Record:
     _require_reviewer(actor, record)
     if record.status != S.REVIEWED:
         raise ServiceError(f"记录状态为「{record.get_status_display()}」，审核通过后才能归档")
+    before_key = rollup_key(record)
     record.status, record.archived_at = S.ARCHIVED, timezone.now()
     record.save()
+    rollup_move([before_key], [rollup_key(record)])
     audit(actor=actor, action=A.STATE, unit=record.org_unit, obj=record, verb="archive",
           changes={"status": [S.REVIEWED, S.ARCHIVED]})
     return record
 
 
+@transaction.atomic
+def record_form_values(*, actor, record: Record) -> dict:
+    """A record's content for its edit or change-request form, the ID and phone number in clear:
+    opening the form is an unmasking, audited. Only for those who may change the record (they
+    are all among ``UNMASKERS`` within their reach)."""
+    require(actor, record, CHANGE)
+    data = {k: getattr(record, k) for k in PLAIN_FIELDS}
+    data.update(category=record.category.code, community=record.org_unit_id,
+                id_number=personal.decrypt(record.id_number_enc), phone=personal.decrypt(record.phone_enc))
+    audit(actor=actor, action=A.UNMASK, unit=record.org_unit, obj=record, verb="edit_form",
+          changes={"fields": ["id_number", "phone"]})
+    return data
+
+
+def may_unmask_record(user, record: Record) -> bool:
+    """Unmasking follows this app's reach (``models.UNMASKERS``): the veterans department its
+    district, a street officer or collector their street or community."""
+    from .models import UNMASKERS
+    return any(record.org_unit.path.startswith(root) for root in reach_paths(user, UNMASKERS))
+
+
 def record_unmask(*, actor, record: Record, field: str) -> str:
     """The clear ID or phone number for a role that may, audited by core."""
     from govdesk.core.services import personal_unmask
+
+    from .models import UNMASKERS
     if field not in ("id_number", "phone"):
         raise ServiceError("不支持的字段")
     require(actor, record, VIEW)
-    from .models import UNMASKERS
-    return personal_unmask(actor=actor, obj=record, field=field, unit=record.org_unit, roles=UNMASKERS)
+    return personal_unmask(actor=actor, obj=record, field=field, unit=record.org_unit, roles=UNMASKERS,
+                           paths=reach_paths(actor, UNMASKERS))
 
 
 # --- change requests after archiving ---------------------------------------------------
@@ -539,9 +574,11 @@ def change_request_decide(*, actor, change: ChangeRequest, approve: bool, note: 
         phone_enc = change.new_phone_enc if change.new_phone_enc not in ("", "-") else record.phone_enc
         data["phone"] = "" if change.new_phone_enc == "-" else personal.decrypt(phone_enc)
         cleaned = clean_record(data)
+        before_key = rollup_key(record)
         _apply(record, cleaned)
         record.version += 1
         _save_unique(actor, record, cleaned)
+        rollup_move([before_key], [rollup_key(record)])
         entries.append(Entry(action=A.UPDATE, unit=record.org_unit, obj=record, verb="change_approved",
                              changes={**change.changes, "change_request": change.pk}))
     change.status = ChangeRequest.Status.APPROVED if approve else ChangeRequest.Status.REJECTED
@@ -610,8 +647,10 @@ def attachment_add(*, actor, record: Record, kind: str, filename: str, content: 
         entries = [Entry(action=A.CREATE, unit=record.org_unit, obj=attachment, verb="attachment",
                          changes={"record": record.pk, "kind": kind, "size": len(content), "sha256": digest})]
         if record.submit_requested and record.status == S.DRAFT and not _attachments_missing(record):
+            before_key = rollup_key(record)
             changes = _submit_changes(record)
             record.save()
+            rollup_move([before_key], [rollup_key(record)])
             entries.append(Entry(action=A.STATE, unit=record.org_unit, obj=record, verb="submit", changes=changes))
         audit_many(actor=actor, entries=entries)
     except BaseException:
@@ -931,53 +970,18 @@ def record_bulk_create(*, actor, items: list[dict], submit: bool = True) -> list
     if errors:
         raise ServiceError(f"共有 {len(errors)} 行有误，未写入任何记录", fields=errors)
     Record.objects.bulk_create(built, batch_size=500)
+    rollup_move(after=[rollup_key(r) for r in built])
     audit_many(actor=actor, entries=[Entry(action=A.IMPORT, unit=r.org_unit, obj=r, verb="collect",
                                            changes={"status": r.status, "category": r.category.name})
                                      for r in built])
     return built
 
 
-_PLAIN_DB_TYPES = (models.CharField, models.TextField, models.IntegerField, models.BooleanField, models.ForeignKey)
-
-
 def _insert_records(records: list[Record]) -> None:
-    """Insert new records with one prepared statement per 500 rows and give them their pks.
-
-    ``bulk_create`` prepares every field of every row through the ORM (and on SQLite sends 20
-    rows per INSERT for Record's 50 columns): for an import that was half of the time spent.
-    Plain columns go to the driver as they are; dates, UUIDs and JSON are adapted by the
-    database backend, as the ORM would."""
-    if not records:
-        return
-    connection = transaction.get_connection()
-    now = timezone.now()
-    fields = [f for f in Record._meta.concrete_fields if not f.primary_key]
-    prepare = []
-    for field in fields:
-        if isinstance(field, models.DateTimeField):
-            prepare.append((field.attname, connection.ops.adapt_datetimefield_value))
-        elif isinstance(field, models.DateField):
-            prepare.append((field.attname, connection.ops.adapt_datefield_value))
-        elif isinstance(field, _PLAIN_DB_TYPES):
-            prepare.append((field.attname, None))
-        else:
-            prepare.append((field.attname, lambda v, f=field: f.get_db_prep_save(v, connection)))
-    for record in records:
-        record.created_at = record.updated_at = now
-    quote = connection.ops.quote_name
-    sql = (f"INSERT INTO {quote(Record._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))})")
-    with connection.cursor() as cursor:
-        for start in range(0, len(records), 500):
-            cursor.executemany(sql, [[getattr(r, name) if adapt is None else adapt(getattr(r, name))
-                                      for name, adapt in prepare] for r in records[start:start + 500]])
-    by_bidx = {r.id_number_bidx: r for r in records}
-    keys = list(by_bidx)
-    for start in range(0, len(keys), 400):  # SQLite's limit on query parameters
-        for pk, bidx in Record.objects.filter(id_number_bidx__in=keys[start:start + 400]).values_list(
-                "pk", "id_number_bidx"):
-            by_bidx[bidx].pk = pk
-            by_bidx[bidx]._state.adding = False
+    """Insert new records and give them their pks (``govdesk.core.db.insert_objects``: one prepared
+    statement per 500 rows on SQLite, COPY on PostgreSQL). ``bulk_create`` prepared every field of
+    every row through the ORM: for an import that was half of the time spent."""
+    insert_objects(records, key="id_number_bidx")
 
 
 @transaction.atomic
@@ -1043,6 +1047,7 @@ def record_import_rows(*, actor, items: list[dict]) -> list:
         new.append(record)
         outcomes[i] = "created"
     _insert_records(new)
+    rollup_move(after=[rollup_key(r) for r in new])
     audit_many(actor=actor, entries=[Entry(action=A.CREATE, unit=r.org_unit, obj=r, verb="import", changes={
         "name": r.name, "id_number": masked[i], "category": r.category.name,
         "community": r.org_unit.name, "status": r.status}) for i, r in built.items() if outcomes[i] == "created"])
@@ -1058,6 +1063,10 @@ def _bulk_transition(actor, records, source: str, target: str, verb: str, **valu
     if len(rows) != len(set(ids)):
         raise ServiceError(f"有 {len(set(ids)) - len(rows)} 条记录不在您的审核范围内或状态已变化，未做任何处理")
     Record.objects.filter(pk__in=ids).update(status=target, **values)
+    before_keys = [rollup_key(r) for r in rows]
+    for r in rows:
+        r.status = target
+    rollup_move(before_keys, [rollup_key(r) for r in rows])
     audit_many(actor=actor, entries=[Entry(action=A.STATE, unit=r.org_unit, obj=r, verb=verb,
                                            changes={"status": [source, target]}) for r in rows])
     return len(rows)

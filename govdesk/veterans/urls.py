@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_campaign, views_offline
 
 app_name = "veterans"
 urlpatterns = [
@@ -27,4 +27,20 @@ urlpatterns = [
     path("appointments/<int:pk>/<str:action>/", views.appointment_action, name="appointment_action"),
     path("checkin/", views.checkin, name="checkin"),
     path("board/", views.board, name="board"),
+    # progress report and the campaign's organisation (views_campaign)
+    path("report/", views_campaign.progress_report, name="progress_report"),
+    path("organisation/", views_campaign.organisation_page, name="organisation"),
+    path("organisation/teams/new/", views_campaign.team_new, name="team_new"),
+    path("organisation/teams/<int:pk>/members/", views_campaign.team_member_add, name="team_member_add"),
+    path("organisation/members/<int:pk>/remove/", views_campaign.team_member_remove, name="team_member_remove"),
+    path("organisation/offices/new/", views_campaign.office_new, name="office_new"),
+    path("trainings/new/", views_campaign.training_new, name="training_new"),
+    path("trainings/<int:pk>/", views_campaign.training_detail, name="training"),
+    path("attendances/<int:pk>/remove/", views_campaign.attendance_remove, name="attendance_remove"),
+    path("questions/", views_campaign.questions, name="questions"),
+    path("questions/<int:pk>/", views_campaign.question_detail, name="question"),
+    path("faq/", views_campaign.faq, name="faq"),
+    # offline collection in the browser (views_offline)
+    path("offline/", views_offline.offline_form, name="offline"),
+    path("offline/sw.js", views_offline.offline_worker, name="offline_worker"),
 ]

@@ -20,7 +20,7 @@ from govdesk.core.reach import CHANGE, VIEW, get_in_reach
 from govdesk.core.services import may_unmask
 from govdesk.core.views import fail
 
-from . import queries, services
+from . import progress, queries, services
 from .forms import (
     AttachmentForm,
     BookForm,
@@ -33,7 +33,6 @@ from .forms import (
 )
 from .models import (
     REVIEWERS,
-    UNMASKERS,
     Appointment,
     Attachment,
     ChangeRequest,
@@ -45,11 +44,12 @@ from .models import (
 RECORD_FIELDS = [name for name in RecordForm.base_fields]
 
 
-def _record_initial(record: Record) -> dict:
-    data = {k: getattr(record, k) for k in services.PLAIN_FIELDS}
-    data.update(category=record.category.code, community=record.org_unit_id,
-                id_number=personal.decrypt(record.id_number_enc), phone=personal.decrypt(record.phone_enc))
-    return data
+def _record_initial(request, record: Record) -> dict:
+    """The edit form's values: on a GET the ID and phone in clear, which is an audited unmasking
+    (``services.record_form_values``); a POSTed form carries its own values."""
+    if request.method != "GET":
+        return {}
+    return services.record_form_values(actor=request.user, record=record)
 
 
 def _record_data(form) -> dict:
@@ -72,9 +72,9 @@ def _may(user, model, obj, roles) -> bool:
 
 @login_required
 def dashboard(request):
-    data = queries.progress(request.user)
+    data = progress.dashboard(request.user)
     return render(request, "veterans/dashboard.html", {
-        "data": data, "charts": queries.progress_charts(data),
+        "data": data, "charts": progress.charts(data),
         "returned": queries.my_returned(request.user).select_related("org_unit")[:20],
         "pending_changes": queries.pending_changes(request.user).select_related("record")[:20],
     })
@@ -84,10 +84,10 @@ def overview_card(user):
     records = Record.objects.restrict(user, VIEW)
     if records.query.is_empty():
         return None
-    data = queries.progress(user, days=7)
+    data = progress.dashboard(user, days=7)
     if not data["streets"] and not data["total"]["collected"]:
         return None
-    charts = queries.progress_charts(data)
+    charts = progress.charts(data)
     return {"title": "退役军人信息采集", "url": reverse("veterans:dashboard"),
             "figures": [("应采集", data["expected"]), ("已采集", data["total"]["collected"]),
                         ("已审核", data["total"]["reviewed"]), ("已归档", data["total"]["archived"]),
@@ -108,7 +108,7 @@ def expected(request):
         else:
             messages.success(request, f"已保存「{form.cleaned_data['street'].name}」的应采集基数")
             return redirect("veterans:expected")
-    return render(request, "veterans/expected.html", {"form": form, "data": queries.progress(request.user),
+    return render(request, "veterans/expected.html", {"form": form, "data": progress.dashboard(request.user),
                                                       "can_change": streets.exists()})
 
 
@@ -178,7 +178,7 @@ def record_detail(request, pk):
     return render(request, "veterans/record_detail.html", {
         "record": record, "can_change": can_change,
         "can_review": _may(request.user, Record, record, REVIEWERS),
-        "can_unmask": may_unmask(request.user, record.org_unit, UNMASKERS),
+        "can_unmask": services.may_unmask_record(request.user, record),
         "attachments": record.attachments.all(),
         "missing": [Attachment.Kind(k).label for k in services._attachments_missing(record)],
         "changes": ChangeRequest.objects.restrict(request.user, VIEW).filter(record=record)
@@ -193,7 +193,7 @@ def record_edit(request, pk):
     record = get_in_reach(Record.objects.select_related("org_unit", "category"), request.user, CHANGE, pk=pk)
     if record.status == Record.Status.ARCHIVED:
         return redirect("veterans:change_request", pk=record.pk)
-    form = RecordForm(request.POST or None, initial=_record_initial(record),
+    form = RecordForm(request.POST or None, initial=_record_initial(request, record),
                       communities=queries.units_for_records(request.user))
     conflict = None
     if request.method == "POST" and form.is_valid():
@@ -256,7 +256,7 @@ def record_unmask(request, pk, field):
 @login_required
 def change_request(request, pk):
     record = get_in_reach(Record.objects.select_related("org_unit", "category"), request.user, CHANGE, pk=pk)
-    form = ChangeRequestForm(request.POST or None, initial=_record_initial(record),
+    form = ChangeRequestForm(request.POST or None, initial=_record_initial(request, record),
                              communities=queries.units_for_records(request.user))
     if request.method == "POST" and form.is_valid():
         try:

@@ -29,3 +29,11 @@ def test_the_demo_seeds_people_points_and_appointments_in_every_state():
     assert_visible_set(Record, users["tuiyi"], records)
     assert_visible_set(Record, users["shangwu"], [])
     assert verify()[1] is None
+    # the campaign's organisation and the progress rollups (kept by the same services)
+    from govdesk.veterans import organisation, progress
+    from govdesk.veterans.models import Office, Question, Team
+    assert Team.objects.count() == 4 and Office.objects.count() == 2
+    assert organisation.trained_people(users["tuiyi"]) == 198
+    assert organisation.faq(users["caiji"]).count() == Question.objects.filter(published=True).count() >= 10
+    assert progress.rollup_drift() == []
+    assert progress.dashboard(users["tuiyi"])["total"]["collected"] == records.exclude(status="draft").count()

@@ -1,0 +1,82 @@
+"""Who may see a veteran's ID and phone number in full: the veterans department for the
+district it is responsible for, street officers and collectors within their reach, district
+administrators and supervisors as the core allows — each unmasking audited."""
+
+import pytest
+from django.urls import reverse
+
+from govdesk.core.errors import Forbidden, NotInReach
+from govdesk.core.models import AuditEvent
+from govdesk.core.reach import Role
+from govdesk.core.services import UNMASK_ROLES
+from govdesk.veterans import services
+
+from .conftest import id_number
+
+pytestmark = pytest.mark.django_db
+
+
+def unmasks(user, record) -> int:
+    return AuditEvent.objects.filter(action="unmask", actor_id=user.pk, object_id=str(record.pk)).count()
+
+
+def test_the_veterans_department_unmasks_records_across_its_district_audited(vets):
+    a = vets.record(community=vets.world.community_a, seq=1)
+    b = vets.record(actor=vets.collector_b, community=vets.world.community_b, seq=2)
+    assert services.record_unmask(actor=vets.officer, record=a, field="id_number") == id_number(seq=1)
+    assert services.record_unmask(actor=vets.officer, record=b, field="phone") == "13812345678"
+    assert unmasks(vets.officer, a) == unmasks(vets.officer, b) == 1
+    event = AuditEvent.objects.get(action="unmask", actor_id=vets.officer.pk, object_id=str(b.pk))
+    assert (event.verb, event.unit_id) == ("phone", vets.world.community_b.pk)
+    assert services.may_unmask_record(vets.officer, a) and services.may_unmask_record(vets.officer, b)
+
+
+def test_collectors_and_street_officers_unmask_only_within_their_reach(vets):
+    w = vets.world
+    a = vets.record(community=w.community_a, seq=1)
+    assert services.record_unmask(actor=vets.collector_a, record=a, field="id_number") == id_number(seq=1)
+    assert services.record_unmask(actor=w.officer_a, record=a, field="id_number") == id_number(seq=1)
+    for outsider in (vets.collector_b, w.officer_b, w.dept_officer, w.outsider):  # 商务局 is no veterans department
+        with pytest.raises(NotInReach):
+            services.record_unmask(actor=outsider, record=a, field="id_number")
+        assert not services.may_unmask_record(outsider, a) and unmasks(outsider, a) == 0
+    narrow = w.person("collector_b1", Role.COLLECTOR, w.community_b)  # a community-level collector
+    with pytest.raises(NotInReach):
+        services.record_unmask(actor=narrow, record=a, field="phone")
+
+
+def test_supervisors_unmask_exactly_as_the_core_allows(vets, monkeypatch):
+    a = vets.record(seq=1)
+    supervisor = vets.world.supervisor
+    assert (Role.SUPERVISOR in UNMASK_ROLES) is services.may_unmask_record(supervisor, a)
+    assert services.record_unmask(actor=supervisor, record=a, field="id_number") == id_number(seq=1)
+    assert unmasks(supervisor, a) == 1
+    # were the core to withdraw it, the veterans app would follow (its roles derive from the core's)
+    from govdesk.veterans import models
+    monkeypatch.setattr(models, "UNMASKERS", models.UNMASKERS - {Role.SUPERVISOR})
+    with pytest.raises(Forbidden):
+        services.record_unmask(actor=supervisor, record=a, field="id_number")
+    assert unmasks(supervisor, a) == 1
+
+
+def test_the_record_page_offers_unmasking_to_the_department_and_audits_the_click(vets, client_for):
+    record = vets.record(seq=1)
+    client = client_for(vets.officer)
+    page = client.get(reverse("veterans:record", args=[record.pk])).content.decode()
+    assert reverse("veterans:record_unmask", args=[record.pk, "id_number"]) in page
+    response = client.post(reverse("veterans:record_unmask", args=[record.pk, "id_number"]), follow=True)
+    assert id_number(seq=1) in response.content.decode()
+    assert unmasks(vets.officer, record) == 1
+    assert client_for(vets.collector_b).post(
+        reverse("veterans:record_unmask", args=[record.pk, "id_number"])).status_code == 404
+
+
+def test_opening_the_edit_form_shows_the_number_in_clear_and_is_audited_as_an_unmasking(vets, client_for):
+    record = vets.record(seq=1)
+    page = client_for(vets.collector_a).get(reverse("veterans:record_edit", args=[record.pk])).content.decode()
+    assert id_number(seq=1) in page
+    event = AuditEvent.objects.get(action="unmask", actor_id=vets.collector_a.pk, object_id=str(record.pk))
+    assert event.verb == "edit_form"
+    assert client_for(vets.collector_b).get(reverse("veterans:record_edit", args=[record.pk])).status_code == 404
+    assert client_for(vets.world.supervisor).get(reverse("veterans:record_edit", args=[record.pk])).status_code == 404
+    assert AuditEvent.objects.filter(action="unmask").count() == 1
