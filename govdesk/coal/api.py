@@ -37,7 +37,7 @@ class PlaceOut(Schema):
         return obj.community.name
 
 
-class TaskOut(Schema):
+class CampaignTaskOut(Schema):
     id: int
     campaign_id: int
     campaign: str
@@ -65,7 +65,7 @@ class RectificationOut(Schema):
 
 
 class TodayOut(Schema):
-    tasks: list[TaskOut]
+    tasks: list[CampaignTaskOut]
     rectifications: list[RectificationOut]
 
 

@@ -36,7 +36,7 @@ class RenameIn(Schema):
     name: str
 
 
-class MoveIn(Schema):
+class UnitMoveIn(Schema):
     new_parent_id: int
 
 
@@ -122,7 +122,7 @@ def unit_rename(request, unit_id: int, payload: RenameIn):
 
 
 @router.post("/units/{unit_id}/move", response=UnitOut)
-def unit_move(request, unit_id: int, payload: MoveIn):
+def unit_move(request, unit_id: int, payload: UnitMoveIn):
     unit = get_in_reach(OrgUnit, request.user, VIEW, pk=unit_id)
     parent = get_in_reach(OrgUnit, request.user, CHANGE, pk=payload.new_parent_id)
     return services.orgunit_move(actor=request.user, unit=unit, new_parent=parent)
