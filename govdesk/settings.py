@@ -88,6 +88,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "govdesk.core.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -210,10 +211,16 @@ else:
     raise ImproperlyConfigured(f"GOVDESK_TASK_BACKEND must be database, rq or immediate, got {TASK_BACKEND!r}")
 # Tables larger than this go to the background with a progress bar.
 TABLE_BACKGROUND_ROWS = env_int("GOVDESK_TABLE_BACKGROUND_ROWS", 2000)
+# An xlsx whose largest sheet inflates beyond this is read streaming (openpyxl read-only: constant
+# memory, about half calamine's speed); calamine holds a whole sheet in memory.
+TABLE_STREAM_SHEET_BYTES = env_int("GOVDESK_TABLE_STREAM_SHEET_BYTES", 96 * 1024 * 1024)
 
 # --- modules ----------------------------------------------------------------
 COAL_BACKDATE_DAYS = env_int("GOVDESK_COAL_BACKDATE_DAYS", 7)
 COAL_PHOTO_MAX_BYTES = env_int("GOVDESK_COAL_PHOTO_MAX_BYTES", 10 * 1024 * 1024)
+# Font files (.ttf/.otf/.ttc) for the invest pitch-sheet PDF, comma-separated, tried in order instead of
+# the built-in list of Debian/Fedora/Arch CJK font paths (govdesk/invest/sheets.py); empty: built-in list.
+INVEST_PDF_FONTS = env_list("GOVDESK_INVEST_PDF_FONTS")
 
 # --- outbound -------------------------------------------------------------
 WEBHOOK_TIMEOUT_SECONDS = env_int("GOVDESK_WEBHOOK_TIMEOUT", 5)
