@@ -54,6 +54,9 @@ class Spec:
     effect: bool = False  # a permitted POST of the page's own form (or the API's minimal body) writes
     public: bool = False  # answers anonymous visitors too (login, health)
     get_ok: frozenset = frozenset({200})  # what a permitted GET answers (some pages redirect)
+    # API body fields naming another object -> its kind; they get the inside object's id (a fixed
+    # 1 would name an object on SQLite's fresh ids and none on PostgreSQL's)
+    body_kinds: dict = field(default_factory=dict)
 
     @property
     def swap_kind(self) -> str | None:
@@ -170,7 +173,8 @@ ROUTES: dict[str, Spec] = {
     "govdesk_invest_api_firm_create": Spec(write=NOBODY),
     "govdesk_invest_api_firm_detail": Spec(read=S(ADMIN, SUP, DEPT), kinds={"firm_id": "invest.firm"}),
     # merging the inside firm into itself is refused (400) for everybody; the outside twin shows who may
-    "govdesk_invest_api_firm_merge": Spec(write=S(ADMIN, DEPT), kinds={"firm_id": "invest.firm"}),
+    "govdesk_invest_api_firm_merge": Spec(write=S(ADMIN, DEPT), kinds={"firm_id": "invest.firm"},
+                                          body_kinds={"duplicate_id": "invest.firm"}),
     "govdesk_invest_api_assessment_create": Spec(write=NOBODY, kinds={"firm_id": "invest.firm"}),
     "govdesk_invest_api_activity_list": Spec(read=S(ADMIN, SUP, DEPT), kinds={"firm_id": "invest.firm"}),
     "govdesk_invest_api_activity_create": Spec(write=NOBODY, kinds={"firm_id": "invest.firm"}),
@@ -196,7 +200,8 @@ ROUTES: dict[str, Spec] = {
     "govdesk_invest_api_meeting_minutes": Spec(write=S(ADMIN, DEPT), effect=True, kinds={"meeting_id": "invest.meeting"}),
     "govdesk_invest_api_task_list": Spec(read=EVERYONE),
     "govdesk_invest_api_task_assign": Spec(write=NOBODY, kinds={"meeting_id": "invest.meeting"}),
-    "govdesk_invest_api_task_close": Spec(write=S(ADMIN, DEPT), kinds={"task_id": "invest.task"}),
+    "govdesk_invest_api_task_close": Spec(write=S(ADMIN, DEPT), kinds={"task_id": "invest.task"},
+                                          body_kinds={"meeting_id": "invest.meeting"}),
     "govdesk_invest_api_squad_list": Spec(read=EVERYONE),
     "govdesk_invest_api_squad_create": Spec(write=NOBODY),
     "govdesk_invest_api_squad_detail": Spec(read=S(ADMIN, SUP, DEPT), kinds={"squad_id": "invest.squad"}),

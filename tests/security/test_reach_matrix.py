@@ -174,6 +174,8 @@ def test_every_route_answers_each_role_as_declared(app, world, settings, tmp_pat
         body = None
         if route.is_api:
             body = minimal_body(schema, schema["paths"][route.pattern][route.method.lower()], world.district.pk)
+            for name, kind in spec.body_kinds.items():
+                body[name] = objects.get(kind)[0].pk
         for method, roles in _methods(route, spec):
             for side in (0, 1):
                 url = _url(route, spec, objects, side)
