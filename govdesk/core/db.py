@@ -53,6 +53,20 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int] | None:
         return [row[0] for row in cursor.fetchall()]
 
 
+def _memo(adapt):
+    """``adapt`` remembering its answers: a batch's rows share their timestamps and many dates."""
+    seen: dict = {}
+
+    def adapted(value):
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = result = adapt(value)
+            return result
+
+    return adapted
+
+
 def insert_objects(objs: Sequence[models.Model], *, key: str) -> None:
     """Insert unsaved instances of one model and give them their primary keys.
 
@@ -70,9 +84,9 @@ def insert_objects(objs: Sequence[models.Model], *, key: str) -> None:
             for obj in objs:
                 field.pre_save(obj, add=True)
         if isinstance(field, models.DateTimeField):
-            prepare.append((field.attname, connection.ops.adapt_datetimefield_value))
+            prepare.append((field.attname, _memo(connection.ops.adapt_datetimefield_value)))
         elif isinstance(field, models.DateField):
-            prepare.append((field.attname, connection.ops.adapt_datefield_value))
+            prepare.append((field.attname, _memo(connection.ops.adapt_datefield_value)))
         elif isinstance(field, _PLAIN):
             prepare.append((field.attname, None))
         else:

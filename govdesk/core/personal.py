@@ -131,8 +131,8 @@ def clean_id_number(raw) -> str:
     if ric.calc_check_digit(value) != value[17]:
         raise ValidationError("身份证号校验位不正确，请核对")
     try:
-        birth = ric.get_birth_date(value)
-    except stdnum_errors.ValidationError:
+        birth = id_birth_date(value)
+    except ValueError:
         raise ValidationError("身份证号中的出生日期不正确") from None
     if not _region_known(value[:6]):
         raise ValidationError("身份证号前 6 位不是有效的行政区划代码")
@@ -154,7 +154,10 @@ def _region_known(code: str) -> bool:
 
 
 def id_birth_date(value: str) -> date:
-    return ric.get_birth_date(value)
+    """The birth date in a cleaned 18-character ID number (``ValueError`` if it is no date).
+    stdnum's ``get_birth_date`` cleans the number character by character again first, which
+    cost an import a tenth of its time."""
+    return date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
 
 
 def id_gender(value: str) -> str:
