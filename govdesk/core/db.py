@@ -9,9 +9,11 @@ Both run inside the caller's transaction.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 
 from django.db import models, transaction
+from django.db.models import signals
 
 BATCH = 500
 READ_BACK_CHUNK = 400  # SQLite's limit on query parameters
@@ -67,6 +69,36 @@ def _memo(adapt):
     return adapted
 
 
+def instance_factory(model: type[models.Model]):
+    """A function making unsaved ``model`` instances from field values (attribute names or
+    relation names), the way ``model(**values)`` does but without ``Model.__init__``'s walk over
+    every field for every row (a fifth of an import's time for a 50-field record). Defaults
+    are the fields' own; a callable default is called for every instance. The model must have
+    no ``pre_init``/``post_init`` receivers (checked here)."""
+    if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+        raise ValueError(f"{model.__name__} has init signal receivers; build it with {model.__name__}(...)")
+    static: dict = {}
+    dynamic: list = []
+    for field in model._meta.concrete_fields:
+        if field.has_default() and callable(field.default):
+            dynamic.append((field.attname, field.default))
+        else:
+            static[field.attname] = field.get_default()
+
+    def make(**values) -> models.Model:
+        obj = model.__new__(model)
+        obj._state = models.base.ModelState()
+        attrs = obj.__dict__
+        attrs.update(static)
+        for attname, default in dynamic:
+            attrs[attname] = default()
+        for name, value in values.items():
+            setattr(obj, name, value)
+        return obj
+
+    return make
+
+
 def insert_objects(objs: Sequence[models.Model], *, key: str) -> None:
     """Insert unsaved instances of one model and give them their primary keys.
 
@@ -97,10 +129,21 @@ def insert_objects(objs: Sequence[models.Model], *, key: str) -> None:
         for obj, pk in zip(objs, ids, strict=True):
             obj.pk = pk
         columns.insert(0, meta.pk.column)
-    rows = ([getattr(o, name) if adapt is None else adapt(getattr(o, name)) for name, adapt in prepare]
-            for o in objs)
+    # one C-level attrgetter for the whole row, then the few values that need adapting
+    names = [name for name, _adapt in prepare]
     if ids is not None:
-        rows = ([o.pk, *row] for o, row in zip(objs, rows, strict=True))
+        names.insert(0, meta.pk.attname)
+    offset = 1 if ids is not None else 0
+    adapted = [(i + offset, adapt) for i, (_name, adapt) in enumerate(prepare) if adapt is not None]
+    values = operator.attrgetter(*names) if len(names) > 1 else (lambda o: (getattr(o, names[0]),))
+
+    def row(obj) -> list:
+        out = list(values(obj))
+        for i, adapt in adapted:
+            out[i] = adapt(out[i])
+        return out
+
+    rows = (row(o) for o in objs)
     insert_rows(meta.db_table, columns, rows)
     if ids is None:
         attname = meta.get_field(key).attname

@@ -113,8 +113,17 @@ def fold(text) -> str:
 _FLOAT_LIKE = re.compile(r"^\d(\.\d+)?[eE]\+?\d+$")
 
 
+class CheckedIdNumber(str):
+    """An ID number ``clean_id_number`` has already validated: cleaning it again returns it at
+    once (an import row is checked by the engine's column and then by the module's service)."""
+
+    __slots__ = ()
+
+
 def clean_id_number(raw) -> str:
     """Validate a resident ID number (GB 11643) and return its 18-character form."""
+    if type(raw) is CheckedIdNumber:
+        return raw
     if isinstance(raw, float):
         raise ValidationError("身份证号被 Excel 转成了数字（科学计数法），末几位已丢失；请将该列设为文本格式后重新填写")
     value = fold(raw).upper()
@@ -138,7 +147,7 @@ def clean_id_number(raw) -> str:
         raise ValidationError("身份证号前 6 位不是有效的行政区划代码")
     if birth > date.today():
         raise ValidationError("身份证号中的出生日期晚于今天")
-    return value
+    return CheckedIdNumber(value)
 
 
 @lru_cache(maxsize=8192)

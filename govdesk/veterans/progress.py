@@ -90,15 +90,19 @@ def _add(rows: dict[tuple, list[int]]) -> None:
     table = quote(Progress._meta.db_table)
     conflict = [c for c in KEY if c != "street_id"]  # the street follows from the community
     columns = [*KEY, *STATES]
-    sql = (f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) "
-           f"VALUES ({', '.join(['%s'] * len(columns))}) "
-           f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO UPDATE SET "
-           + ", ".join(f"{quote(s)} = {table}.{quote(s)} + excluded.{quote(s)}" for s in STATES))
+    one = f"({', '.join(['%s'] * len(columns))})"
+    update = (f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO UPDATE SET "
+              + ", ".join(f"{quote(s)} = {table}.{quote(s)} + excluded.{quote(s)}" for s in STATES))
     adapt = connection.ops.adapt_datefield_value
     params = [[adapt(v) if isinstance(v, date) else v for v in key] + counts
               for key, counts in sorted(rows.items(), key=lambda kv: tuple(str(x) for x in kv[0]))]
+    # many rows per statement (an import batch touches hundreds of keys); within SQLite's 999 parameters
+    per = max(1, 990 // len(columns))
     with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
+        for start in range(0, len(params), per):
+            chunk = params[start:start + per]
+            cursor.execute(f"INSERT INTO {table} ({', '.join(quote(c) for c in columns)}) VALUES "
+                           + ", ".join([one] * len(chunk)) + update, [v for row in chunk for v in row])
 
 
 def _live_selects() -> dict[str, str]:
