@@ -7,7 +7,8 @@ import sys
 
 ALIASES = {"import": "import_table", "export": "export_table"}
 # two-word commands: `govdesk veterans sync-client ...` runs `veterans_sync_client ...`
-SUBCOMMANDS = {("veterans", "sync-client"): "veterans_sync_client", ("veterans", "rollup"): "veterans_rollup"}
+SUBCOMMANDS = {("veterans", "sync-client"): "veterans_sync_client", ("veterans", "rollup"): "veterans_rollup",
+               ("veterans", "prune-uploads"): "veterans_prune_uploads"}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -156,6 +156,18 @@ def records_export(actor, filters: dict):
             .select_related("org_unit", "street", "category", "collector", "point").order_by("id"))
 
 
+def records_may_unmask(actor) -> bool:
+    """The registry exports in full for whom every row it holds is unmaskable in this app
+    (``models.UNMASKERS`` with its reach: the veterans bureau its district, a street officer or
+    collector their street or community); a reader whose view is wider gets the masked export."""
+    from govdesk.core.reach import VIEW
+
+    from .models import UNMASKERS, reach_paths
+    views = reach_paths(actor, Record.reach.roles_for(VIEW))
+    unmaskable = reach_paths(actor, UNMASKERS)
+    return bool(views) and all(any(v.startswith(root) for root in unmaskable) for v in views)
+
+
 def _decrypt(token: str) -> str:
     return personal.decrypt(token) if token else ""
 
@@ -200,6 +212,7 @@ RECORDS = register(TableSchema(
     help="按公民身份号码识别：已登记且内容相同的记录不变；全区已登记的同一人不能再次导入（如需修改请在台账中操作）。"
          "导入的记录为“已采集待审核”，采集员为导入人。",
     export_query=records_export,
+    may_unmask=records_may_unmask,
     export_columns=(
         ExportColumn("编号", "pk"),
         ExportColumn("姓名", "name"),

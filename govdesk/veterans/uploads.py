@@ -21,12 +21,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from govdesk.core.audit import audit
+from govdesk.core.audit import Entry, audit, audit_many
 from govdesk.core.errors import Conflict, ServiceError
 from govdesk.core.models import AuditEvent
 from govdesk.core.reach import CHANGE, require
@@ -194,3 +196,29 @@ def _finish(actor, upload: Upload, path: Path):
     upload.save(update_fields=["received", "status", "attachment", "updated_at"])
     transaction.on_commit(lambda: path.unlink(missing_ok=True))
     return upload, None
+
+
+ABANDONED_AFTER = timedelta(days=getattr(settings, "VETERANS_UPLOAD_ABANDONED_DAYS", 7))
+
+
+@transaction.atomic
+def uploads_prune(*, actor=None, older_than: timedelta = ABANDONED_AFTER, now=None) -> int:
+    """Forget uploads that stopped arriving (``receiving`` and untouched for ``older_than``):
+    their partial files are deleted once the transaction commits and their rows go, each
+    audited. A device that comes back later declares the file again (a new or the same UUID)
+    and sends it from the start. Returns how many were pruned."""
+    cutoff = (now or timezone.now()) - older_than
+    stale = list(Upload.objects.select_for_update(skip_locked=True)
+                 .filter(status=Upload.Status.RECEIVING, updated_at__lt=cutoff)
+                 .select_related("record__org_unit"))
+    if not stale:
+        return 0
+    paths = [part_path(u) for u in stale]
+    audit_many(actor=actor, entries=[Entry(action=A.DELETE, unit=u.record.org_unit, obj=u, verb="upload_abandoned",
+                                           changes={"record": u.record_id, "kind": u.kind, "size": u.size,
+                                                    "received": u.received,
+                                                    "last_piece": u.updated_at.isoformat()})
+                                     for u in stale])
+    Upload.objects.filter(pk__in=[u.pk for u in stale]).delete()
+    transaction.on_commit(lambda: [p.unlink(missing_ok=True) for p in paths])
+    return len(stale)

@@ -17,10 +17,9 @@ from govdesk.core import personal
 from govdesk.core.errors import NotInReach, ServiceError
 from govdesk.core.listing import keyset_page
 from govdesk.core.reach import CHANGE, VIEW, get_in_reach
-from govdesk.core.services import may_unmask
 from govdesk.core.views import fail
 
-from . import progress, queries, services
+from . import imports, progress, queries, services
 from .forms import (
     AttachmentForm,
     BookForm,
@@ -123,7 +122,8 @@ def records(request):
     page = keyset_page(qs.select_related("org_unit", "street", "category", "collector"), params,
                        sorts={"id": "id", "name": "name"}, default="-id")
     context = {"page": page, "statuses": Record.Status.choices, "params": params,
-               "streets": queries.streets_in_reach(request.user)}
+               "streets": queries.streets_in_reach(request.user),
+               "can_unmask_export": imports.records_may_unmask(request.user)}
     if request.htmx:
         return render(request, "veterans/records.html#results", context)
     return render(request, "veterans/records.html", context)
@@ -134,14 +134,11 @@ def records(request):
 def records_export(request):
     """导出 Excel: the list page's rows with its filters, through the tables engine."""
     from govdesk.core.tables.jobs import table_job_start
-    from govdesk.core.tables.run import actor_unit
 
     filters = {k: request.POST.get(k, "") for k in ("status", "street", "q") if request.POST.get(k)}
-    unit = actor_unit(request.user)
-    unmask = request.POST.get("unmask") == "1" and unit is not None and may_unmask(request.user, unit)
     try:
         job = table_job_start(actor=request.user, direction="export", kind="veterans-records", filters=filters,
-                              unmask=unmask)
+                              unmask=request.POST.get("unmask") == "1")
     except ServiceError as e:
         messages.error(request, e.message)
         return redirect("veterans:records")

@@ -140,6 +140,19 @@ def export_rows(*, actor, kind: str, title: str, columns: Iterable[ExportColumn]
 
 
 @transaction.atomic
+def may_unmask_export(actor, schema) -> bool:
+    """Whether ``actor`` may export table ``schema``'s personal columns in full: the table's own
+    rule (``TableSchema.may_unmask``) or else the core rule over the actor's home unit."""
+    if actor is None:
+        return False
+    if schema.may_unmask is not None:
+        return bool(schema.may_unmask(actor))
+    from ..services import home_unit, may_unmask
+
+    unit = home_unit(actor)
+    return unit is not None and may_unmask(actor, unit)
+
+
 def audit_export(*, actor, kind: str, title: str, rows: int, filters: dict | None, unmask: bool,
                  personal_columns: list[str]) -> None:
     unit = actor_unit(actor)

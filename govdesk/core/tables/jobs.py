@@ -36,7 +36,7 @@ from django_tasks import task
 from ..errors import Forbidden, NotInReach, ServiceError
 from ..models import TableJob
 from . import schema as registry
-from .export import download_response, export_filename, export_rows
+from .export import download_response, export_filename, export_rows, may_unmask_export
 from .read import FileInput, TableFileError, count_rows, load_bytes
 from .run import ALL, MODES, actor_unit, errors_workbook, import_table
 
@@ -91,11 +91,8 @@ def table_job_start(*, actor, direction: str, kind: str, file: FileInput | None 
     else:
         if not schema.exportable:
             raise ServiceError(f"「{schema.title}」不能导出")
-        if unmask:
-            from ..services import may_unmask
-
-            if not may_unmask(actor, unit):
-                raise Forbidden("您的角色无权导出完整的个人敏感信息")
+        if unmask and not may_unmask_export(actor, schema):
+            raise Forbidden("您的角色无权导出完整的个人敏感信息")
         params = {"filters": filters or {}, "unmask": bool(unmask)}
         rows = schema.export_query(actor, filters or {}).count()
         mode, dry_run = "", False
@@ -203,11 +200,8 @@ def _run_import(job: TableJob) -> tuple[dict, str]:
 def _run_export(job: TableJob) -> tuple[dict, str]:
     schema = registry.get(job.kind)
     filters = job.params.get("filters") or {}
-    unmask = False
-    if job.params.get("unmask"):
-        from ..services import may_unmask
-
-        unmask = may_unmask(job.user, job.org_unit)  # checked again: roles may have changed since
+    # checked again: roles may have changed since the job was queued
+    unmask = bool(job.params.get("unmask")) and may_unmask_export(job.user, schema)
     queryset = schema.export_query(job.user, filters)
     result_file = f"{job.params['folder']}/export.xlsx"
     target = job_path(result_file)

@@ -186,6 +186,9 @@ class TableSchema:
     ``ValidationError``). ``batch_size`` rows go to one ``apply_batch`` call and
     one transaction. ``export_query(actor, filters)`` and ``export_columns`` make
     the kind exportable (``export.py``); the query must start from ``restrict``.
+    ``may_unmask(actor)`` says whether the actor may export the personal columns in
+    full, for a module whose unmasking follows its own reach (the veterans bureau reads
+    its district); by default the core rule over the actor's home unit decides.
     """
 
     kind: str
@@ -198,6 +201,7 @@ class TableSchema:
     help: str = ""
     export_query: ExportQuery | None = None
     export_columns: tuple[ExportColumn, ...] = ()
+    may_unmask: Callable[[Any], bool] | None = None
     # An export-only table (a ledger the platform computes) has no apply_batch; this says
     # where its data comes from instead, for the message that refuses an import.
     import_hint: str = ""

@@ -1,6 +1,7 @@
 """Resumable uploads through the device API: declare, send pieces, resume, check when whole."""
 
 import hashlib
+import io
 import json
 import uuid
 
@@ -196,3 +197,36 @@ def test_uploads_are_scoped_like_their_records_and_supervisors_cannot_send(vets,
         actor=vets.collector_a, record=other, upload_uuid=uuid.uuid4(), kind="id_card", size=len(JPEG),
         sha256=hashlib.sha256(JPEG).hexdigest(), content_type="image/jpeg"), models=[Upload])
     assert Upload.objects.get(pk=theirs.pk).received == 0 and Upload.objects.get(pk=mine.pk).received == 0
+
+
+def test_uploads_that_stopped_arriving_are_pruned_with_their_partial_files_and_audited(
+        vets, device, record, django_capture_on_commit_callbacks):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    stalled_id, _ = declare(device, record, SCAN)
+    put(device, stalled_id, SCAN[:4000], start=0, total=len(SCAN))
+    fresh_id, _ = declare(device, record, PDF, kind="discharge_certificate", content_type="application/pdf")
+    put(device, fresh_id, PDF[:10], start=0, total=len(PDF))
+    stalled = Upload.objects.get(uuid=stalled_id)
+    Upload.objects.filter(pk=stalled.pk).update(updated_at=timezone.now() - timedelta(days=8))
+    assert uploads.part_path(stalled).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        out = io.StringIO()
+        call_command("veterans_prune_uploads", stdout=out)
+    assert "已清理 1 个" in out.getvalue()
+    assert list(Upload.objects.values_list("uuid", flat=True)) == [uuid.UUID(fresh_id)]  # the live one stays
+    assert not uploads.part_path(stalled).exists()
+    event = AuditEvent.objects.get(verb="upload_abandoned")
+    assert (event.object_id, event.changes["received"], event.actor_name) == (str(stalled.pk), 4000, "system")
+    # the device comes back later: its upload is unknown, it declares the file again and sends it whole
+    assert device.get(f"/api/v1/veterans/uploads/{stalled_id}").status_code == 404
+    again, started = declare(device, record, SCAN, upload_id=stalled_id)
+    assert started.status_code == 201 and started.json()["received"] == 0
+    assert put(device, again, SCAN, start=0, total=len(SCAN)).json()["complete"]
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("veterans_prune_uploads", "--days", "1", stdout=io.StringIO())
+    assert Upload.objects.count() == 2  # nothing else was abandoned
