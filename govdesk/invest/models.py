@@ -19,6 +19,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from govdesk.core.files import StoredFile
 from govdesk.core.models import OrgUnit
 from govdesk.core.reach import (
     OFFICERS,
@@ -440,26 +441,6 @@ class ProjectEvent(models.Model):
     @property
     def to_label(self) -> str:
         return Project.Stage(self.to_stage).label if self.to_stage else ""
-
-
-class StoredFile(models.Model):
-    """An uploaded file kept under MEDIA_ROOT/invest by its SHA-256 (``services.store_upload``)
-    and served only through the reach-checking file view."""
-
-    original_name = models.CharField(max_length=200)
-    stored_name = models.CharField(max_length=200)
-    content_type = models.CharField(max_length=50)
-    size = models.PositiveIntegerField()
-    sha256 = models.CharField(max_length=64)
-    uploaded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    uploaded_at = models.DateTimeField()
-
-    class Meta:
-        abstract = True
-
-    @property
-    def is_image(self) -> bool:
-        return self.content_type.startswith("image/")
 
 
 class Document(Scoped, StoredFile):
