@@ -28,7 +28,8 @@ def upload_root(area: str) -> Path:
     return Path(settings.MEDIA_ROOT) / area
 
 
-def _sniff(head: bytes) -> str | None:
+def sniff_type(head: bytes) -> str | None:
+    """The accepted type (``FILE_TYPES``) whose magic bytes ``head`` starts with, or None."""
     for content_type, (magic, _exts) in FILE_TYPES.items():
         if head.startswith(magic):
             return content_type
@@ -52,7 +53,7 @@ def store_upload(upload, *, area: str) -> dict:
         if len(head) < 16:
             head += chunk[:16]
         digest.update(chunk)
-    content_type = _sniff(head)
+    content_type = sniff_type(head)
     suffix = Path(upload.name or "").suffix.lower()
     if content_type is None:
         raise ServiceError("只能上传 PDF、JPG 或 PNG 文件", fields={"file": "文件类型不支持"})

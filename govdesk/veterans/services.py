@@ -17,6 +17,7 @@ from govdesk.core import personal
 from govdesk.core.audit import Entry, audit, audit_many
 from govdesk.core.db import insert_objects, instance_factory
 from govdesk.core.errors import Conflict, Forbidden, NotInReach, ServiceError
+from govdesk.core.files import sniff_type
 from govdesk.core.models import AuditEvent, OrgUnit
 from govdesk.core.reach import CHANGE, OFFICERS, READ_ONLY_ROLES, VIEW, Role, require
 from govdesk.core.services import todo_close, todo_open
@@ -48,8 +49,7 @@ S = Record.Status
 RETURNED_TODO = "veterans.returned"
 CHANGE_TODO = "veterans.change_request"
 ATTACHMENT_MAX_BYTES = getattr(settings, "VETERANS_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
-MAGIC = [(b"\xff\xd8\xff", "image/jpeg", "jpg"), (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-         (b"%PDF-", "application/pdf", "pdf")]
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}  # core.files.FILE_TYPES
 
 # Plain fields a record form, the API, an import row and a change request carry.
 TEXT_FIELDS = {
@@ -602,10 +602,9 @@ def _check_kinds(kinds) -> list[str]:
 
 
 def sniff(content: bytes) -> tuple[str, str] | None:
-    for magic, mime, ext in MAGIC:
-        if content.startswith(magic):
-            return mime, ext
-    return None
+    """(type, extension) of a scan by its magic bytes (``core.files.sniff_type``), or None."""
+    mime = sniff_type(content[:16])
+    return (mime, EXTENSIONS[mime]) if mime else None
 
 
 def storage_root() -> Path:

@@ -38,7 +38,7 @@ from .models import Attachment, Record, Upload
 
 A = AuditEvent.Action
 CHUNK_MAX_BYTES = getattr(settings, "VETERANS_UPLOAD_CHUNK_MAX_BYTES", 4 * 1024 * 1024)
-CONTENT_TYPES = {mime for _magic, mime, _ext in services.MAGIC}
+CONTENT_TYPES = set(services.EXTENSIONS)
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 CONTENT_RANGE_RE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
