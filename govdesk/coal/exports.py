@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import io
 
-import xlsxwriter
 from django.utils import timezone
 
 from govdesk.core.tables.export import audit_export
+from govdesk.core.tables.run import new_workbook
 
 from . import queries
 
@@ -40,8 +40,7 @@ def campaign_report_workbook(user, campaign) -> bytes:
     rows = queries.campaign_report(user, campaign)
     totals = {key: sum(r[key] for r in rows) for key in TOTALLED}
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
-                                        "strings_to_numbers": False, "strings_to_urls": False})
+    book = new_workbook(buffer)
     border = {"border": 1, "valign": "vcenter", "align": "center"}
     title = book.add_format({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"})
     plain = book.add_format({"valign": "vcenter"})

@@ -13,21 +13,19 @@ text with the quote prefix where it would start a formula, and one ``export`` au
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any
 
-import xlsxwriter
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from govdesk.core.models import OrgUnit
 from govdesk.core.reach import OFFICERS, READ_ONLY_ROLES, VIEW, memberships_of
-from govdesk.core.tables.export import CHUNK, _safe_text, audit_export
-from govdesk.core.tables.run import base_formats
+from govdesk.core.tables.export import CHUNK, audit_export
+from govdesk.core.tables.run import base_formats, new_workbook, safe_text
 
 from . import queries
 from .models import Industry, Office, Parcel, Project, Use
@@ -161,7 +159,7 @@ class _Writer:
                 sheet.write_blank(row, col, None, style)
             return
         if isinstance(value, str):
-            text, dangerous = _safe_text(value)
+            text, dangerous = safe_text(value)
             sheet.write_string(row, col, text, self.f["quoted"] if dangerous else style)
         elif isinstance(value, bool):
             sheet.write_string(row, col, "是" if value else "否", style)
@@ -173,7 +171,7 @@ class _Writer:
         elif isinstance(value, date):
             sheet.write_datetime(row, col, value, self.f["date"])
         else:
-            text, dangerous = _safe_text(str(value))
+            text, dangerous = safe_text(str(value))
             sheet.write_string(row, col, text, self.f["quoted"] if dangerous else style)
 
     def ledger(self, ledger: Ledger, *, scope: str, month: date, today: date) -> int:
@@ -237,9 +235,7 @@ def write_ledger(user, target: str | IO[bytes], *, today: date | None = None) ->
     completeness = queries.report_completeness(user, month)
     reported = (sum(1 for _unit, report in completeness if report), len(completeness))
     scope = scope_label(user)
-    book = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_formulas": False,
-                                        "strings_to_numbers": False, "strings_to_urls": False,
-                                        "tmpdir": tempfile.gettempdir()})
+    book = new_workbook(target, streaming=True)
     formats = base_formats(book)
     shade, total_shade = {"bold": True, "bg_color": "#F2F2F2"}, {"bold": True, "bg_color": "#DDEBF7", "top": 1}
     formats.update({

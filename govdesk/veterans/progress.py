@@ -338,10 +338,10 @@ REPORT_HEAD = ["序号", "街道（乡镇）", "应采集人数", "已采集", "
 def city_report_xlsx(data: dict, *, prepared_by: str) -> bytes:
     """The fixed layout the city asks for: title, reporting unit and dates, a two-row header
     (the categories under 其中：按人员类别), a row per street, the totals row, signatures."""
-    import xlsxwriter
+    from govdesk.core.tables.run import new_workbook
 
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    book = new_workbook(buffer)  # a street or a preparer named "=..." stays text
     sheet = book.add_worksheet("进度统计")
     title = book.add_format({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"})
     head = book.add_format({"bold": True, "border": 1, "align": "center", "valign": "vcenter", "text_wrap": True,

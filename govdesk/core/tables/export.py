@@ -25,7 +25,6 @@ from decimal import Decimal
 from typing import IO, Any
 from urllib.parse import quote
 
-import xlsxwriter
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse
@@ -34,7 +33,7 @@ from django.utils import timezone
 from .. import personal
 from ..audit import audit
 from ..models import AuditEvent
-from .run import XLSX, actor_unit, base_formats
+from .run import XLSX, actor_unit, base_formats, new_workbook, safe_text
 from .schema import ExportColumn
 
 A = AuditEvent.Action
@@ -63,20 +62,13 @@ def _personal_value(column: ExportColumn, value: Any, unmask: bool) -> str:
     return text if unmask else personal.MASKERS[column.personal](text)
 
 
-def _safe_text(value: str) -> tuple[str, bool]:
-    """(text, needs the quote prefix): a leading = + - @ tab or CR would make Excel read a formula."""
-    return value, value[:1] in ("=", "+", "-", "@", "\t", "\r")
-
-
 def write_rows(path_or_stream: str | os.PathLike | IO[bytes], *, title: str, columns: Iterable[ExportColumn],
                rows: Iterable[Any], unmask: bool = False, progress: ExportProgress | None = None) -> int:
     """Write ``rows`` (objects) into a new xlsx; return how many were written. No audit: see ``export_rows``."""
     columns = list(columns)
     getters = [_getter(c.value) for c in columns]
     target = os.fspath(path_or_stream) if isinstance(path_or_stream, (str, os.PathLike)) else path_or_stream
-    book = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_formulas": False,
-                                        "strings_to_numbers": False, "strings_to_urls": False,
-                                        "tmpdir": tempfile.gettempdir()})
+    book = new_workbook(target, streaming=True)
     formats = base_formats(book)
     column_formats = [book.add_format({"num_format": c.number_format}) if c.number_format else None for c in columns]
     sheet = book.add_worksheet((title or "导出")[:31].replace("/", "／"))
@@ -97,7 +89,7 @@ def write_rows(path_or_stream: str | os.PathLike | IO[bytes], *, title: str, col
             if column.personal:
                 value = _personal_value(column, value, unmask)
             if isinstance(value, str):
-                text, dangerous = _safe_text(value)
+                text, dangerous = safe_text(value)
                 write_string(count, col, text, quoted if dangerous else None)
             elif isinstance(value, bool):
                 write_string(count, col, "是" if value else "否")
@@ -111,7 +103,7 @@ def write_rows(path_or_stream: str | os.PathLike | IO[bytes], *, title: str, col
             elif isinstance(value, date):
                 sheet.write_datetime(count, col, value, formats["date"])
             else:
-                text, dangerous = _safe_text(str(value))
+                text, dangerous = safe_text(str(value))
                 write_string(count, col, text, quoted if dangerous else None)
         if progress and count % CHUNK == 0:
             progress(count)

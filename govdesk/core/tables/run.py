@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import gc
 import io
+import os
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -473,15 +475,32 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TEXT_COLUMN_TYPES = (str, "id_number", "phone", "credit_code")
 
 
+def new_workbook(target, *, streaming: bool = False, tmpdir=None) -> xlsxwriter.Workbook:
+    """Every workbook the platform writes. Text stays text: xlsxwriter never turns a string into a
+    formula, a number or a link (a name such as ``=cmd|' /C calc'!A0`` is written as it is).
+    ``streaming`` writes rows out in constant memory through temporary files in ``tmpdir`` (the
+    system's by default), for exports of any size; otherwise the workbook is built in memory."""
+    options: dict = {"strings_to_formulas": False, "strings_to_numbers": False, "strings_to_urls": False}
+    if streaming:
+        options.update(constant_memory=True, tmpdir=os.fspath(tmpdir or tempfile.gettempdir()))
+    else:
+        options["in_memory"] = True
+    return xlsxwriter.Workbook(target, options)
+
+
+def safe_text(value: str) -> tuple[str, bool]:
+    """(text, needs the quote prefix): a leading = + - @ tab or CR would make Excel read a formula
+    when someone edits the cell; the ``quoted`` format keeps it text."""
+    return value, value[:1] in ("=", "+", "-", "@", "\t", "\r")
+
+
 def write_cell(sheet, row: int, col: int, value: Any, formats: dict) -> None:
     """Write one value by its type; text is always written as text (never a formula)."""
     if value is None or value == "":
         return
     if isinstance(value, str):
-        if value[0] in "=+-@\t\r":
-            sheet.write_string(row, col, value, formats["quoted"])
-        else:
-            sheet.write_string(row, col, value)
+        text, dangerous = safe_text(value)
+        sheet.write_string(row, col, text, formats["quoted"] if dangerous else None)
     elif isinstance(value, bool):
         sheet.write_boolean(row, col, value)
     elif isinstance(value, (int, float, Decimal)):
@@ -492,8 +511,8 @@ def write_cell(sheet, row: int, col: int, value: Any, formats: dict) -> None:
     elif isinstance(value, date):
         sheet.write_datetime(row, col, value, formats["date"])
     else:
-        text = cell_text(value)
-        sheet.write_string(row, col, text, formats["quoted"] if text[:1] in ("=", "+", "-", "@") else None)
+        text, dangerous = safe_text(cell_text(value))
+        sheet.write_string(row, col, text, formats["quoted"] if dangerous else None)
 
 
 def base_formats(book) -> dict:
@@ -520,8 +539,7 @@ def errors_workbook(result: ImportResult, table: Table | None = None) -> bytes:
     for error in result.errors:
         by_row.setdefault(error["row"], []).append(error)
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
-                                        "strings_to_numbers": False, "strings_to_urls": False})
+    book = new_workbook(buffer)
     formats = base_formats(book)
     shaded = book.add_format({"bg_color": "#FFC7CE"})
     message_format = book.add_format({"font_color": "#9C0006", "text_wrap": True})
@@ -607,7 +625,7 @@ def template_workbook(schema: TableSchema | str) -> bytes:
     if isinstance(schema, str):
         schema = registry.get(schema)
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    book = new_workbook(buffer)
     formats = base_formats(book)
     required_header = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "font_color": "#C00000",
                                        "text_wrap": True, "valign": "vcenter"})

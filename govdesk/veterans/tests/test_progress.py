@@ -181,3 +181,18 @@ def test_the_report_period_counts_new_collections_of_the_week_only(vets):
     assert data["start"] == monday and data["rows"][0]["new"] == 1 and data["rows"][0]["collected"] == 2
     with pytest.raises(services.ServiceError):
         progress.city_report_data(w.officer_a, period="year", day=date(2026, 1, 1))
+
+
+def test_a_preparer_or_street_named_like_a_formula_stays_text_in_the_city_report(vets):
+    w = vets.world
+    payload = "=cmd|' /C calc'!A0"
+    type(w.street_a).objects.filter(pk=w.street_a.pk).update(name="=SUM(1,1)")
+    vets.officer.display_name = payload
+    vets.officer.save(update_fields=["display_name"])
+    _name, content = progress.city_report(actor=vets.officer, period="month")
+    workbook = openpyxl.load_workbook(io.BytesIO(content))
+    cells = [c for row in workbook.active.iter_rows() for c in row if isinstance(c.value, str)]
+    assert any(c.value == f"填表人：{payload}" for c in cells)
+    street = next(c for c in cells if c.value == "=SUM(1,1)")
+    assert street.data_type == "s"  # a string cell, not a formula Excel would run
+    assert not any(c.data_type == "f" for c in cells)
