@@ -131,7 +131,6 @@ def export_rows(*, actor, kind: str, title: str, columns: Iterable[ExportColumn]
     return count
 
 
-@transaction.atomic
 def may_unmask_export(actor, schema) -> bool:
     """Whether ``actor`` may export table ``schema``'s personal columns in full: the table's own
     rule (``TableSchema.may_unmask``) or else the core rule over the actor's home unit."""
@@ -145,6 +144,7 @@ def may_unmask_export(actor, schema) -> bool:
     return unit is not None and may_unmask(actor, unit)
 
 
+@transaction.atomic
 def audit_export(*, actor, kind: str, title: str, rows: int, filters: dict | None, unmask: bool,
                  personal_columns: list[str]) -> None:
     unit = actor_unit(actor)
