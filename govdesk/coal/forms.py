@@ -1,5 +1,7 @@
 """Forms parse what people type; the services hold the rules and give the messages."""
 
+import uuid
+
 from django import forms
 from django.utils import timezone
 
@@ -68,6 +70,8 @@ class InspectionForm(FindingsForm):
     inspected_at = forms.DateTimeField(label="检查时间", widget=DateTimeInput(), input_formats=["%Y-%m-%dT%H:%M"])
     photo = forms.FileField(label="现场照片（JPEG/PNG，不超过 10 MB）", required=False)
     close = forms.BooleanField(label="保存并办结（办结后不能修改，只能更正）", required=False, initial=True)
+    # one id per rendered form: submitting the same form twice records one inspection
+    client_id = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
     field_order = ["inspected_at"]
 
@@ -75,6 +79,7 @@ class InspectionForm(FindingsForm):
         super().__init__(*args, **kwargs)
         if not with_close:
             del self.fields["close"]
+        self.fields["client_id"].initial = uuid.uuid4()
         self.fields["inspected_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
 
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from govdesk.core.errors import ServiceError
 from govdesk.core.listing import keyset_page
 from govdesk.core.models import OrgUnit
-from govdesk.core.reach import CHANGE, VIEW, Role, get_in_reach, roles_of
+from govdesk.core.reach import CHANGE, VIEW, Role, get_in_reach, require, require_somewhere, roles_of
 from govdesk.core.views import fail
 
 from . import queries, services
@@ -153,7 +153,9 @@ def places(request):
 
 @login_required
 def place_create(request):
-    form = PlaceForm(request.POST or None, communities=queries.communities(request.user, CHANGE))
+    communities = queries.communities(request.user, CHANGE)
+    require_somewhere(communities, action_label="新增点位")
+    form = PlaceForm(request.POST or None, communities=communities)
     if request.method == "POST" and form.is_valid():
         try:
             place = services.place_create(actor=request.user, **form.cleaned_data)
@@ -178,7 +180,8 @@ def place_detail(request, pk):
 
 @login_required
 def place_edit(request, pk):
-    place = get_in_reach(Place, request.user, CHANGE, pk=pk)
+    place = get_in_reach(Place, request.user, VIEW, pk=pk)
+    require(request.user, place, CHANGE)  # visible but not changeable: 403 with the reason
     initial = {"community": place.community_id, "name": place.name, "kind": place.kind, "address": place.address,
                "contact_name": place.contact_name}
     form = PlaceForm(request.POST or None, initial=initial,
@@ -235,13 +238,15 @@ def _photos(request):
 
 @login_required
 def inspection_create(request, pk):
-    place = get_in_reach(Place, request.user, CHANGE, pk=pk)
+    place = get_in_reach(Place, request.user, VIEW, pk=pk)
+    require(request.user, place, CHANGE)  # visible but not changeable: 403 with the reason
     form = InspectionForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
             inspection, _ = services.inspection_record(
                 actor=request.user, place=place, inspected_at=form.cleaned_data["inspected_at"],
-                findings=form.findings(), close=form.cleaned_data["close"], photos=_photos(request))
+                findings=form.findings(), close=form.cleaned_data["close"], photos=_photos(request),
+                client_id=form.cleaned_data.get("client_id"))
         except ServiceError as e:
             fail(form, e)
         else:
@@ -265,7 +270,8 @@ def inspection_detail(request, pk):
 
 @login_required
 def inspection_edit(request, pk):
-    inspection = get_in_reach(Inspection, request.user, CHANGE, pk=pk)
+    inspection = get_in_reach(Inspection, request.user, VIEW, pk=pk)
+    require(request.user, inspection, CHANGE)  # visible but not changeable: 403 with the reason
     initial = {name: getattr(inspection, name) for name in InspectionForm.FINDINGS}
     initial["inspected_at"] = timezone.localtime(inspection.inspected_at)
     form = InspectionForm(request.POST or None, request.FILES or None, initial=initial, with_close=False)
@@ -299,7 +305,8 @@ def inspection_close(request, pk):
 
 @login_required
 def inspection_correct(request, pk):
-    inspection = get_in_reach(Inspection, request.user, CHANGE, pk=pk)
+    inspection = get_in_reach(Inspection, request.user, VIEW, pk=pk)
+    require(request.user, inspection, CHANGE)  # visible but not changeable: 403 with the reason
     initial = {name: getattr(inspection, name) for name in CorrectionForm.FINDINGS}
     form = CorrectionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -365,7 +372,8 @@ def rectifications(request):
 
 @login_required
 def rectification_extend(request, pk):
-    rect = get_in_reach(Rectification.objects.select_related("place"), request.user, CHANGE, pk=pk)
+    rect = get_in_reach(Rectification.objects.select_related("place"), request.user, VIEW, pk=pk)
+    require(request.user, rect, CHANGE)  # visible but not changeable: 403 with the reason
     form = ExtendForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -7,9 +7,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from govdesk.core.errors import ServiceError
+from govdesk.core.errors import Forbidden, ServiceError
 from govdesk.core.listing import keyset_page
-from govdesk.core.reach import VIEW, Role, get_in_reach, roles_of
+from govdesk.core.reach import CHANGE, VIEW, Role, get_in_reach, require, require_somewhere, roles_of
 from govdesk.core.views import fail
 from govdesk.core.views_tables import export_page
 
@@ -47,6 +47,7 @@ def dashboard(request):
 @login_required
 def competition_create(request):
     units = queries.organiser_units(request.user)
+    require_somewhere(units, action_label="新建竞赛")
     form = CompetitionForm(request.POST or None, units=units)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -78,6 +79,7 @@ def competition_detail(request, pk):
 @login_required
 def competition_edit(request, pk):
     competition = get_in_reach(Competition, request.user, VIEW, pk=pk)
+    require(request.user, competition, CHANGE)  # the service's check, before the form is shown
     initial = {k: getattr(competition, k) for k in services.COMPETITION_FIELDS}
     form = CompetitionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -94,6 +96,7 @@ def competition_edit(request, pk):
 @login_required
 def event_create(request, pk):
     competition = get_in_reach(Competition, request.user, VIEW, pk=pk)
+    require(request.user, competition, CHANGE)  # the service's check, before the form is shown
     form = EventForm(request.POST or None, initial={"order": competition.events.count() + 1})
     if request.method == "POST" and form.is_valid():
         try:
@@ -109,6 +112,7 @@ def event_create(request, pk):
 @login_required
 def contestant_create(request, pk):
     competition = get_in_reach(Competition, request.user, VIEW, pk=pk)
+    require(request.user, competition, CHANGE)  # the service's check, before the form is shown
     form = ContestantForm(request.POST or None, institutions=queries.institutions_for(competition),
                           events=queries.events_of(request.user, competition).filter(status=Event.Status.SETUP))
     if request.method == "POST" and form.is_valid():
@@ -129,6 +133,7 @@ def contestant_create(request, pk):
 def contestant_enter(request, pk):
     contestant = get_in_reach(Contestant.objects.select_related("competition"), request.user, VIEW, pk=pk)
     competition = contestant.competition
+    require(request.user, competition, CHANGE)
     events = queries.events_of(request.user, competition).filter(status=Event.Status.SETUP).exclude(
         entries__contestant=contestant)
     form = EnterForm(request.POST or None, events=events)
@@ -146,6 +151,7 @@ def contestant_enter(request, pk):
 @login_required
 def judge_create(request, pk):
     competition = get_in_reach(Competition, request.user, VIEW, pk=pk)
+    require(request.user, competition, CHANGE)  # the service's check, before the form is shown
     form = JudgeForm(request.POST or None, users=services.judge_candidates(competition),
                      institutions=queries.institutions_for(competition))
     if request.method == "POST" and form.is_valid():
@@ -184,6 +190,7 @@ def event_detail(request, pk):
 @login_required
 def event_edit(request, pk):
     event = _event(request, pk)
+    require(request.user, event.competition, CHANGE)
     form = EventForm(request.POST or None, initial={k: getattr(event, k) for k in services.EVENT_FIELDS})
     if request.method == "POST" and form.is_valid():
         try:
@@ -230,6 +237,7 @@ def item_remove(request, pk):
 @login_required
 def written(request, pk):
     event = _event(request, pk)
+    require(request.user, event.competition, CHANGE)
     entries = list(queries.entries_of(request.user, event).order_by("contestant__code"))
     if request.method == "POST":
         scores = {e.pk: (request.POST.get(f"score_{e.pk}", ""), request.POST.get(f"part_{e.pk}", ""),
@@ -247,6 +255,7 @@ def written(request, pk):
 @login_required
 def advance(request, pk):
     event = _event(request, pk)
+    require(request.user, event.competition, CHANGE)
     preview = services.scoring.advancement(services.advancement_rows(event), event.advance_count, event.tie_rule)
     if request.method == "POST":
         expected = [int(x) for x in request.POST.getlist("advancing") if x.isdigit()]
@@ -268,6 +277,7 @@ def advance(request, pk):
 @login_required
 def panel(request, pk):
     event = _event(request, pk)
+    require(request.user, event.competition, CHANGE)
     judges = queries.judges_of(request.user, event.competition)
     form = PanelForm(request.POST or None, judges=judges, initial={
         "judges": list(event.panel.values_list("judge_id", flat=True)), "chief": event.chief_judge_id})
@@ -424,6 +434,7 @@ def sheet_detail(request, pk):
 @login_required
 def correction_create(request, pk):
     sheet = _sheet(request, pk)
+    require(request.user, sheet, CHANGE)
     event = sheet.event
     form = ReasonForm(request.POST or None)
     values = {line.item_id: line for line in sheet.lines.all()}
@@ -545,6 +556,8 @@ def published(request):
 def appeal_create(request, pk):
     result = get_in_reach(ResultRow.objects.select_related("event__competition", "entry__contestant"),
                           request.user, VIEW, pk=pk)
+    if not services.may_appeal(request.user, result):
+        raise Forbidden("只有选手所在机构或主办单位可以申请复核")
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

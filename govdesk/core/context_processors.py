@@ -1,6 +1,6 @@
 from django.urls import NoReverseMatch, reverse
 
-from .reach import roles_of
+from .reach import READ_ONLY_ROLES, roles_of
 from .registry import NAV
 from .services import todo_count
 
@@ -22,4 +22,6 @@ def navigation(request):
             continue
         items.append({"label": item.label, "url": url, "group": item.group,
                       "active": request.path.startswith(url) and url != "/"})
-    return {"nav_items": items, "todo_open_count": todo_count(user), "user_roles": roles}
+    # read_only: a supervisor-only account; templates hide links to forms it cannot submit
+    return {"nav_items": items, "todo_open_count": todo_count(user), "user_roles": roles,
+            "read_only": bool(roles) and roles <= READ_ONLY_ROLES and not user.is_superuser}

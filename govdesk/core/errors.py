@@ -1,6 +1,7 @@
 """The errors services raise. Views show them as Chinese messages, the API as
 ``{"code", "message", "fields"}``; both leave the database as it was."""
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 
@@ -23,8 +24,10 @@ class Conflict(ServiceError):
     code = "conflict"
 
 
-class Forbidden(ServiceError):
-    """In reach for reading, but the role may not make this change."""
+class Forbidden(ServiceError, PermissionDenied):
+    """In reach for reading, but the role may not make this change. A page view that raises it
+    (the service's own check, made before a form is shown) answers 403 with the message
+    (``templates/403.html``), as ``NotInReach`` answers 404."""
 
     status = 403
     code = "forbidden"

@@ -158,3 +158,11 @@ def require_unit(user, unit, roles, *, action_label: str = "此操作") -> None:
     if any(unit.path.startswith(root) for root in paths_for(user, set(Role.values))):
         raise Forbidden(f"您的角色无权在「{unit.name}」进行{action_label}")
     raise NotInReach()
+
+
+def require_somewhere(units, *, action_label: str = "此操作") -> None:
+    """Before showing a create form whose unit is chosen on the form: refuse (403) unless the user
+    has at least one unit to choose (``units``: the ones the service would accept, which never
+    include a supervisor's). The service checks the chosen unit with ``require_unit``."""
+    if not units:
+        raise Forbidden(f"您的角色无权{action_label}")

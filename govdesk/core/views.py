@@ -30,7 +30,17 @@ from .forms import (
 )
 from .listing import keyset_page
 from .models import ApiToken, AuditEvent, Membership, OrgUnit, ReportKind, Webhook, users_in_reach
-from .reach import CHANGE, VIEW, Role, get_in_reach, roles_of
+from .reach import (
+    CHANGE,
+    VIEW,
+    Role,
+    get_in_reach,
+    paths_for,
+    require,
+    require_somewhere,
+    roles_of,
+    subtree_q,
+)
 from .registry import OVERVIEW
 
 
@@ -168,7 +178,8 @@ def unit_detail(request, pk):
 
 @login_required
 def unit_create(request, pk):
-    parent = get_in_reach(OrgUnit, request.user, CHANGE, pk=pk)
+    parent = get_in_reach(OrgUnit, request.user, VIEW, pk=pk)
+    require(request.user, parent, CHANGE)  # visible but not changeable: 403 with the reason
     form = UnitForm(request.POST or None, initial={"kind": request.GET.get("kind")})
     form.fields["kind"].choices = [(k, OrgUnit.Kind(k).label) for k in OrgUnit.CHILD_KINDS[parent.kind]]
     if request.method == "POST" and form.is_valid():
@@ -186,6 +197,7 @@ def unit_create(request, pk):
 @login_required
 def unit_rename(request, pk):
     unit = get_in_reach(OrgUnit, request.user, VIEW, pk=pk)
+    require(request.user, unit, CHANGE)  # the service's check, before the form is shown
     form = RenameForm(request.POST or None, initial={"name": unit.name})
     if request.method == "POST" and form.is_valid():
         try:
@@ -202,6 +214,7 @@ def unit_rename(request, pk):
 @login_required
 def unit_move(request, pk):
     unit = get_in_reach(OrgUnit, request.user, VIEW, pk=pk)
+    require(request.user, unit, CHANGE)
     parents = queries.units_for_choice(request.user, CHANGE).exclude(path__startswith=unit.path).filter(
         kind__in=[k for k, kids in OrgUnit.CHILD_KINDS.items() if unit.kind in kids])
     form = MoveForm(request.POST or None, parents=parents)
@@ -258,6 +271,7 @@ def users(request):
 @login_required
 def user_create(request):
     units_qs = queries.units_for_choice(request.user, CHANGE)
+    require_somewhere(units_qs, action_label="新增用户")
     form = UserCreateForm(request.POST or None, units=units_qs)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -318,7 +332,10 @@ def user_toggle_active(request, pk):
         from .errors import NotInReach
         raise NotInReach()
     try:
-        services.user_set_active(actor=request.user, user=person, active=not person.is_active)
+        # the form says which state it asks for, so a double click cannot switch it back
+        wanted = request.POST.get("active")
+        active = wanted == "1" if wanted in ("0", "1") else not person.is_active
+        services.user_set_active(actor=request.user, user=person, active=active)
     except ServiceError as e:
         messages.error(request, e.message)
     else:
@@ -420,7 +437,13 @@ def todos(request):
 
 @login_required
 def webhooks(request):
-    units_qs = queries.units_for_choice(request.user, CHANGE)
+    # the units the service accepts (Webhook's change roles), not only those whose tree one may edit
+    roots = paths_for(request.user, Webhook.reach.roles_for(CHANGE))
+    units_qs = queries.units_for_choice(request.user, VIEW).filter(subtree_q("path", roots)) if roots \
+        else OrgUnit.objects.none()
+    can_add = units_qs.exists()
+    if request.method == "POST":
+        require_somewhere(can_add, action_label="配置通知")
     form = WebhookForm(request.POST or None, units=units_qs)
     if request.method == "POST" and form.is_valid():
         try:
@@ -432,7 +455,9 @@ def webhooks(request):
             messages.success(request, "已添加通知地址")
             return redirect("core:webhooks")
     hooks = Webhook.objects.restrict(request.user, VIEW).select_related("org_unit")
-    return render(request, "core/webhooks.html", {"hooks": hooks, "form": form})
+    deletable = set(Webhook.objects.restrict(request.user, CHANGE).values_list("pk", flat=True))
+    return render(request, "core/webhooks.html", {"hooks": hooks, "form": form, "can_add": can_add,
+                                                  "deletable": deletable})
 
 
 @login_required

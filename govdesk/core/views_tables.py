@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from .errors import NotInReach, ServiceError
 from .forms import CommitForm, ImportForm
 from .models import TableJob
-from .reach import VIEW, get_in_reach
+from .reach import READ_ONLY_ROLES, VIEW, Role, get_in_reach, paths_for, require_somewhere
 from .tables import UnknownTable, all_schemas, get
 from .tables.export import download_response
 from .tables.jobs import EXPORT, IMPORT, job_download, job_path, table_job_start
@@ -48,7 +48,14 @@ def _schema_or_404(kind, *, importing: bool = False):
 def tables(request):
     schemas = sorted(all_schemas(), key=lambda s: s.kind)
     jobs = TableJob.objects.restrict(request.user, VIEW).order_by("-created_at")[:20]
-    return render(request, "core/tables.html", {"schemas": schemas, "jobs": jobs})
+    return render(request, "core/tables.html", {"schemas": schemas, "jobs": jobs,
+                                                "can_import": bool(_import_roots(request.user))})
+
+
+def _import_roots(user) -> list[str]:
+    """Every import writes through the module's services, which refuse supervisors (and people
+    without a membership) row by row: they are not offered the upload form at all."""
+    return paths_for(user, set(Role.values) - READ_ONLY_ROLES)
 
 
 @login_required
@@ -60,6 +67,7 @@ def table_template(request, kind):
 @login_required
 def table_import(request, kind):
     schema = _schema_or_404(kind, importing=True)
+    require_somewhere(_import_roots(request.user), action_label="导入数据")
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]

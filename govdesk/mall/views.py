@@ -10,10 +10,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from govdesk.core import files
-from govdesk.core.errors import NotInReach, ServiceError
+from govdesk.core.errors import Forbidden, NotInReach, ServiceError
 from govdesk.core.listing import keyset_page
 from govdesk.core.models import OrgUnit
-from govdesk.core.reach import CHANGE, VIEW, Role, get_in_reach, paths_for, roles_of
+from govdesk.core.reach import CHANGE, VIEW, Role, get_in_reach, paths_for, require_somewhere, roles_of
 from govdesk.core.views import fail
 from govdesk.core.views_tables import export_page
 
@@ -95,8 +95,7 @@ def category_new(request):
     district_paths = paths_for(request.user, {Role.DISTRICT_ADMIN})
     district = OrgUnit.objects.restrict(request.user, CHANGE).filter(kind=OrgUnit.Kind.DISTRICT).order_by("path").first()
     if district is None or not district_paths:
-        messages.error(request, "只有区级管理员可以维护品目")
-        return redirect("mall:categories")
+        raise Forbidden("只有区级管理员可以维护品目")
     form = CategoryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -111,7 +110,9 @@ def category_new(request):
 
 @login_required
 def product_new(request):
-    form = ProductForm(request.POST or None, categories=Category.objects.restrict(request.user, CHANGE).order_by("code"))
+    categories = Category.objects.restrict(request.user, CHANGE).order_by("code")
+    require_somewhere(paths_for(request.user, Category.reach.roles_for(CHANGE)), action_label="新增商品")
+    form = ProductForm(request.POST or None, categories=categories)
     if request.method == "POST" and form.is_valid():
         try:
             product = services.product_create(actor=request.user, **form.cleaned_data)
@@ -168,8 +169,7 @@ def offer_edit(request, pk=None):
                                pk=request.GET.get("product") or request.POST.get("product"))
         supplier = _supplier_units(request.user).first()
         if supplier is None:
-            messages.error(request, "只有供应商可以报价")
-            return redirect("mall:offers")
+            raise Forbidden("只有供应商可以报价")
         initial = {}
     form = OfferForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from govdesk.core import personal
 from govdesk.core.errors import NotInReach, ServiceError
 from govdesk.core.listing import keyset_page
-from govdesk.core.reach import CHANGE, VIEW, get_in_reach
+from govdesk.core.reach import CHANGE, VIEW, get_in_reach, require, require_somewhere
 from govdesk.core.views import fail
 
 from . import imports, progress, queries, services
@@ -153,7 +153,9 @@ def record_new(request):
         appointment = get_in_reach(Appointment, request.user, CHANGE, pk=request.GET["appointment"])
         initial = {"name": appointment.name, "id_number": personal.decrypt(appointment.id_number_enc),
                    "phone": personal.decrypt(appointment.phone_enc)}
-    form = RecordForm(request.POST or None, initial=initial, communities=queries.units_for_records(request.user))
+    communities = queries.units_for_records(request.user)
+    require_somewhere(communities, action_label="采集信息")
+    form = RecordForm(request.POST or None, initial=initial, communities=communities)
     if request.method == "POST" and form.is_valid():
         try:
             record = services.record_create(actor=request.user, data=_record_data(form), appointment=appointment)
@@ -187,7 +189,8 @@ def record_detail(request, pk):
 
 @login_required
 def record_edit(request, pk):
-    record = get_in_reach(Record.objects.select_related("org_unit", "category"), request.user, CHANGE, pk=pk)
+    record = get_in_reach(Record.objects.select_related("org_unit", "category"), request.user, VIEW, pk=pk)
+    require(request.user, record, CHANGE)  # visible but not changeable: 403 with the reason
     if record.status == Record.Status.ARCHIVED:
         return redirect("veterans:change_request", pk=record.pk)
     form = RecordForm(request.POST or None, initial=_record_initial(request, record),
@@ -252,7 +255,8 @@ def record_unmask(request, pk, field):
 
 @login_required
 def change_request(request, pk):
-    record = get_in_reach(Record.objects.select_related("org_unit", "category"), request.user, CHANGE, pk=pk)
+    record = get_in_reach(Record.objects.select_related("org_unit", "category"), request.user, VIEW, pk=pk)
+    require(request.user, record, CHANGE)  # visible but not changeable: 403 with the reason
     form = ChangeRequestForm(request.POST or None, initial=_record_initial(request, record),
                              communities=queries.units_for_records(request.user))
     if request.method == "POST" and form.is_valid():
@@ -333,6 +337,7 @@ def points(request):
 @login_required
 def point_new(request):
     units = queries.units_for_points(request.user)
+    require_somewhere(units, action_label="设立采集点")
     form = PointForm(request.POST or None, units=units)
     if request.method == "POST" and form.is_valid():
         try:
@@ -376,7 +381,8 @@ def point_open_days(request, pk):
 
 @login_required
 def book(request, slot_pk):
-    slot = get_in_reach(Slot.objects.select_related("point"), request.user, CHANGE, pk=slot_pk)
+    slot = get_in_reach(Slot.objects.select_related("point"), request.user, VIEW, pk=slot_pk)
+    require(request.user, slot, CHANGE)  # visible but not changeable: 403 with the reason
     form = BookForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from govdesk.core.errors import NotInReach, ServiceError
 from govdesk.core.models import OrgUnit, User
-from govdesk.core.reach import CHANGE, VIEW, get_in_reach
+from govdesk.core.reach import CHANGE, VIEW, get_in_reach, require_somewhere
 from govdesk.core.views import fail
 
 from . import organisation, progress
@@ -82,6 +82,7 @@ def organisation_page(request):
 @login_required
 def team_new(request):
     units = organisation.units_for_organising(request.user, [K.DISTRICT, K.DEPARTMENT, K.STREET])
+    require_somewhere(units, action_label="设立工作组")
     form = TeamForm(request.POST or None, units=units)
     if request.method == "POST" and form.is_valid():
         try:
@@ -140,6 +141,7 @@ def _liaison_candidates(user, streets):
 @login_required
 def office_new(request):
     streets = list(organisation.units_for_organising(request.user, [K.STREET]))
+    require_somewhere(streets, action_label="设置街道采集办公室")
     form = OfficeForm(request.POST or None, streets=OrgUnit.objects.filter(pk__in=[s.pk for s in streets])
                       .order_by("path"), people=_liaison_candidates(request.user, streets))
     if request.method == "POST" and form.is_valid():
@@ -157,6 +159,7 @@ def office_new(request):
 @login_required
 def training_new(request):
     units = organisation.units_for_organising(request.user, [K.DISTRICT, K.DEPARTMENT, K.STREET, K.COMMUNITY])
+    require_somewhere(units, action_label="登记培训")
     form = TrainingForm(request.POST or None, units=units)
     if request.method == "POST" and form.is_valid():
         try:

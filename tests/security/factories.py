@@ -22,6 +22,10 @@ DEPARTMENT = {"dept_officer": None}
 OWNER = STREET  # owner-based kinds: officer_a owns inside, officer_b owns outside
 NONE: dict = {}  # no twin: only ``inside`` is tried (district-wide objects)
 
+# module role -> the module whose objects bring that person (see ``routes.MODULE_ROLES``)
+PEOPLE_OF_MODULES = {"purchaser_a": "mall", "supplier_x": "mall", "collector_a": "veterans",
+                     "veterans_bureau": "veterans", "organiser": "contest", "judge": "contest", "judge_other": "contest"}
+
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 200
 
@@ -34,10 +38,19 @@ class Objects:
 
     def get(self, kind: str):
         if kind not in self._cache:
-            app, name = kind.split(".", 1)
-            builder = getattr(self, f"_{app}")()
-            self._cache.update(builder)
+            self._build(kind.split(".", 1)[0])
         return self._cache[kind]
+
+    def person(self, role: str):
+        """The user of a module role (``routes.MODULE_ROLES``), built with its module's objects."""
+        if role not in self._module:
+            self._build(PEOPLE_OF_MODULES[role])
+        return self._module[role]
+
+    def _build(self, app: str) -> None:
+        if ("built", app) not in self._module:
+            self._module["built", app] = True
+            self._cache.update(getattr(self, f"_{app}")())
 
     # --- core ---------------------------------------------------------------------------------
     def _core(self):
@@ -193,6 +206,9 @@ class Objects:
         w = self.w
         mall = build_mall(w)
         self._module["mall"] = mall
+        # the purchaser (经办) of street A and the supplier whose offers, admission and orders are "inside";
+        # the purchaser of street B and supplier Y own the twins
+        self._module.update(purchaser_a=mall.buyer_a, supplier_x=mall.seller_x)
         order_a = mall.order(total="6000", days_ago=3)
         mall.order(total="6000")
         order_b = mall.order(unit=w.street_b, supplier=mall.supplier_y, total="100")
@@ -228,8 +244,10 @@ class Objects:
         w = self.w
         dept = core.orgunit_create(actor=w.root, parent=w.district, kind="department", code="T100-D9",
                                    name="退役军人事务局")
-        w.person("tuiyi", Role.DEPARTMENT_OFFICER, dept)
+        bureau = w.person("tuiyi", Role.DEPARTMENT_OFFICER, dept)
         col_a = w.person("collector_a", Role.COLLECTOR, w.street_a)
+        # street A's collector (web pages and device token alike); the veterans bureau reaches the district
+        self._module.update(collector_a=col_a, veterans_bureau=bureau)
         col_b = w.person("collector_b", Role.COLLECTOR, w.street_b)
         rec_a = services.record_create(actor=col_a, data=person(w.community_a, seq=1))
         rec_b = services.record_create(actor=col_b, data=person(w.community_b, seq=2))
@@ -299,6 +317,9 @@ class Objects:
 
         contest = build_contest(self.w)
         self._module["contest"] = contest
+        # the judge of the inside sheet, and a judge of the same department on no panel (owns no sheet)
+        self._module.update(organiser=contest.organiser, judge=contest.users[0],
+                            judge_other=self.w.person("judge_free", Role.JUDGE, contest.wjw, name="评委四"))
         contest.advance_and_open(chief=2)
         score_everything(contest)
         sheet = contest.sheet(0, 1)

@@ -10,29 +10,49 @@ from django.test import Client
 from govdesk.core import services as core
 from govdesk.core.models import AuditEvent
 
+from .routes import MODULE_ROLES
+
 ROLES = ("admin", "supervisor", "officer_a", "officer_b", "dept_officer", "outsider", "anonymous")
 DENIED = {403, 404}
 
 
-class People:
-    """One browser session and one API token per role of the ``world``."""
+def roles_for(app: str) -> tuple[str, ...]:
+    """Everybody of the ``world``, and on a module's routes its own people too (purchaser,
+    supplier, collector, veterans bureau, judges)."""
+    return ROLES + MODULE_ROLES.get(app, ())
 
-    def __init__(self, world):
+
+class People:
+    """One browser session and one API token per role: the ``world``'s people, and the module
+    people that ``objects`` builds with their module (on first use, outside any savepoint)."""
+
+    def __init__(self, world, objects=None):
         self.world = world
+        self.objects = objects
         self.pages: dict[str, Client] = {}
         self.tokens: dict[str, str] = {}
         for role in ROLES:
-            client = Client(raise_request_exception=False)
-            if role != "anonymous":
-                user = getattr(world, role)
-                client.force_login(user)
-                _token, key = core.token_create(actor=user, owner=user, name=f"matrix-{role}")
-                self.tokens[role] = key
-            self.pages[role] = client
+            self._sign_in(role, None if role == "anonymous" else getattr(world, role))
+
+    def join(self, roles) -> None:
+        """Sign the module people in up front (building their module), so that every route of the
+        module, the first included, meets the same world for everybody."""
+        for role in roles:
+            if role not in self.pages:
+                self._sign_in(role, self.objects.person(role))
+
+    def _sign_in(self, role: str, user) -> None:
+        client = Client(raise_request_exception=False)
+        if user is not None:
+            client.force_login(user)
+            _token, key = core.token_create(actor=user, owner=user, name=f"matrix-{role}")
+            self.tokens[role] = key
+        self.pages[role] = client
 
     def request(self, role: str, method: str, url: str, *, api: bool = False, body=None, data=None):
         """One request whose writes are rolled back afterwards, so every request sees the same
         world. Returns (status, audit events written, response)."""
+        self.join([role])
         client = self.pages[role]
         cookies = deepcopy(client.cookies)
         sid = transaction.savepoint()

@@ -70,7 +70,7 @@ def test_change_pages_answer_404_outside_reach_and_403_to_read_only_people(world
     assert_status_matrix(client_for, [
         (world.officer_a, edit_a, 200), (world.officer_a, inspect_a, 200),
         (world.officer_b, edit_a, 404), (world.officer_b, inspect_a, 404),
-        (world.supervisor, edit_a, 404), (coal.office.officer, inspect_a, 404),
+        (world.supervisor, edit_a, 403), (coal.office.officer, inspect_a, 403),
     ])
 
 

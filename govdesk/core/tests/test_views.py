@@ -78,7 +78,7 @@ def test_writes_outside_reach_are_404_and_change_nothing(world, client_for):
     response = client_for(world.officer_a).post(url, {"name": "被改"})
     assert response.status_code == 404
     response = client_for(world.supervisor).post(url, {"name": "被改"})
-    assert response.status_code == 200 and "无权" in response.content.decode()
+    assert response.status_code == 403 and "无权" in response.content.decode()
     assert OrgUnit.objects.get(pk=world.street_b.pk).name == "乙街道"
 
 

@@ -81,7 +81,7 @@ def test_opening_the_edit_form_shows_the_number_in_clear_and_is_audited_as_an_un
     event = AuditEvent.objects.get(action="unmask", actor_id=vets.collector_a.pk, object_id=str(record.pk))
     assert event.verb == "edit_form"
     assert client_for(vets.collector_b).get(reverse("veterans:record_edit", args=[record.pk])).status_code == 404
-    assert client_for(vets.world.supervisor).get(reverse("veterans:record_edit", args=[record.pk])).status_code == 404
+    assert client_for(vets.world.supervisor).get(reverse("veterans:record_edit", args=[record.pk])).status_code == 403
     assert AuditEvent.objects.filter(action="unmask").count() == 1
 
 

@@ -63,7 +63,7 @@ def test_record_pages_answer_404_outside_reach(vets, client_for):
         (w.admin, detail, 200), (w.supervisor, detail, 200),
         (vets.collector_b, detail, 404), (w.officer_b, detail, 404), (w.dept_officer, detail, 404),
         (w.outsider, detail, 404),
-        (vets.collector_a, edit, 200), (w.supervisor, edit, 404), (vets.collector_b, edit, 404),
+        (vets.collector_a, edit, 200), (w.supervisor, edit, 403), (vets.collector_b, edit, 404),
         (vets.collector_a, download, 200), (w.supervisor, download, 200), (vets.collector_b, download, 404),
         (w.outsider, download, 404),
     ])
