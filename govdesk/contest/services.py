@@ -129,7 +129,8 @@ def competition_create(*, actor, unit: OrgUnit, name: str, starts_on, ends_on, v
 @transaction.atomic
 def competition_update(*, actor, competition: Competition, **changes) -> Competition:
     require(actor, competition, CHANGE)
-    before = {k: getattr(competition, k) for k in COMPETITION_FIELDS}
+    stored = Competition.objects.select_for_update().get(pk=competition.pk)  # a double submit finds it done
+    before = {k: getattr(stored, k) for k in COMPETITION_FIELDS}
     data = _competition_clean({**before, **{k: v for k, v in changes.items() if k in COMPETITION_FIELDS}})
     changed = diff(before, data)
     if changed:
@@ -169,6 +170,8 @@ def event_create(*, actor, competition: Competition, name: str, order: int = 1, 
     data = _event_clean({"name": name, "order": order, "time_limit_seconds": time_limit_seconds,
                          "overtime_per_minute": overtime_per_minute, "method": method,
                          "written_weight": written_weight, "advance_count": advance_count, "tie_rule": tie_rule})
+    # the competition's row lock orders two submits: the second sees the first's event (not a 500)
+    Competition.objects.select_for_update().filter(pk=competition.pk).exists()
     if Event.objects.filter(competition=competition, name=data["name"]).exists():
         raise ServiceError(f"已有项目「{data['name']}」", fields={"name": "项目名称重复"})
     event = Event.objects.create(competition=competition, **data)

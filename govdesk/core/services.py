@@ -20,7 +20,7 @@ from pypinyin import Style, lazy_pinyin
 
 from . import personal
 from .audit import audit
-from .errors import Forbidden, ServiceError
+from .errors import Forbidden, NotInReach, ServiceError
 from .models import (
     ApiToken,
     AuditEvent,
@@ -103,6 +103,8 @@ def orgunit_create(*, actor, parent: OrgUnit | None, kind: str, code: str, name:
 def orgunit_rename(*, actor, unit: OrgUnit, name: str) -> OrgUnit:
     require(actor, unit, CHANGE)
     name = _check_name(name)
+    # read the name under the row lock: a double submit then finds it already renamed
+    unit.name = OrgUnit.objects.select_for_update().values_list("name", flat=True).get(pk=unit.pk)
     before = unit.name
     if before == name:
         return unit
@@ -191,7 +193,11 @@ def user_create(*, actor, username: str, display_name: str, password: str, role:
         raise ServiceError(next(iter(errors.values())), fields=errors)
     user.set_password(password)
     user.phone_enc = personal.encrypt(phone)
-    user.save()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:  # the same form submitted twice at once: the other one created it
+        raise ServiceError("用户名已存在", fields={"username": "用户名已存在"}) from None
     membership = Membership.objects.create(user=user, role=role, org_unit=unit)
     audit(actor=actor, action=A.CREATE, unit=unit, obj=user,
           changes={"username": username, "display_name": user.display_name, "role": role, "unit": unit.pk})
@@ -215,6 +221,8 @@ def membership_add(*, actor, user: User, role: str, unit: OrgUnit) -> Membership
 @transaction.atomic
 def membership_remove(*, actor, membership: Membership) -> None:
     require(actor, membership, CHANGE)
+    if not Membership.objects.select_for_update().filter(pk=membership.pk).exists():
+        raise NotInReach()  # removed meanwhile (a double submit): gone, like any missing record
     if membership.user_id == actor.pk and membership.role == Role.DISTRICT_ADMIN:
         raise ServiceError("不能移除自己的管理员角色")
     unit = membership.org_unit
@@ -228,10 +236,14 @@ def membership_remove(*, actor, membership: Membership) -> None:
 def user_set_active(*, actor, user: User, active: bool) -> User:
     from .models import users_in_reach
     if not users_in_reach(actor, CHANGE).filter(pk=user.pk).exists():
-        from .errors import NotInReach
         raise NotInReach()
     if user.pk == actor.pk:
         raise ServiceError("不能停用自己的账号")
+    # the state is read under the row lock, so a repeated request sets it once and audits once
+    current = User.objects.select_for_update().values_list("is_active", flat=True).get(pk=user.pk)
+    if current == active:
+        user.is_active = active
+        return user
     User.objects.filter(pk=user.pk).update(is_active=active)
     user.is_active = active
     audit(actor=actor, action=A.STATE, unit=home_unit(user), obj=user, changes={"is_active": [not active, active]})
@@ -329,6 +341,7 @@ def token_create(*, actor, owner: User, name: str) -> tuple[ApiToken, str]:
 def token_revoke(*, actor, token: ApiToken) -> ApiToken:
     if token.user_id != actor.pk and Role.DISTRICT_ADMIN not in roles_of(actor):
         raise Forbidden("只能吊销自己的令牌")
+    token.revoked_at = ApiToken.objects.select_for_update().values_list("revoked_at", flat=True).get(pk=token.pk)
     if token.revoked_at:
         raise ServiceError("该令牌已吊销")
     token.revoked_at = timezone.now()
@@ -425,6 +438,8 @@ def webhook_create(*, actor, unit: OrgUnit, name: str, url: str) -> Webhook:
 @transaction.atomic
 def webhook_delete(*, actor, hook: Webhook) -> None:
     require(actor, hook, CHANGE)
+    if not Webhook.objects.select_for_update().filter(pk=hook.pk).exists():
+        raise NotInReach()  # deleted meanwhile (a double submit)
     audit(actor=actor, action=A.DELETE, unit=hook.org_unit, obj=hook, changes={"url": hook.url})
     hook.delete()
 

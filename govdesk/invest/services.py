@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -426,6 +426,8 @@ def squad_member_add(*, actor, squad: Squad, user: User, is_leader: bool = False
 @transaction.atomic
 def squad_member_remove(*, actor, member: SquadMember) -> None:
     require(actor, member.squad, CHANGE)
+    if not SquadMember.objects.select_for_update().filter(pk=member.pk).exists():
+        raise NotInReach()  # removed meanwhile (a double submit)
     audit(actor=actor, action=A.UPDATE, unit=member.squad.org_unit, obj=member.squad, verb="member_remove",
           changes={"user": member.user.username})
     member.delete()
@@ -439,6 +441,11 @@ def squad_meeting_record(*, actor, squad: Squad, held_on: date, minutes: str, de
         raise Forbidden("您的角色无权进行此操作")
     if held_on is None or held_on > _local_today():
         raise ServiceError("会议日期不能晚于今天", fields={"held_on": "不能晚于今天"})
+    # the squad's row lock orders two submits: the second finds the first's minutes of that day
+    Squad.objects.select_for_update().filter(pk=squad.pk).exists()
+    if SquadMeeting.objects.filter(squad=squad, held_on=held_on).exists():
+        raise Conflict(f"{squad.name}{held_on:%Y年%m月%d日}的例会已经记录", code="duplicate",
+                       fields={"held_on": "当天的例会已记录"})
     meeting = SquadMeeting.objects.create(
         squad=squad, held_on=held_on, minutes=_text(minutes, "会议内容", "minutes", max_length=10000),
         decisions=_text(decisions, "议定事项", "decisions", max_length=10000, required=False), created_by=actor)
@@ -743,6 +750,8 @@ def drawing_upload(*, actor, parcel: Parcel, uploads) -> list[Drawing]:
 @transaction.atomic
 def drawing_remove(*, actor, drawing: Drawing) -> None:
     require(actor, drawing, CHANGE)
+    if not Drawing.objects.select_for_update().filter(pk=drawing.pk).exists():
+        raise NotInReach()  # removed meanwhile (a double submit)
     parcel = drawing.parcel
     audit(actor=actor, action=A.DELETE, unit=parcel.org_unit, obj=drawing, object_repr=f"规划图纸：{parcel.name}",
           changes={"parcel": parcel.pk, "name": drawing.original_name, "sha256": drawing.sha256})
@@ -804,10 +813,15 @@ def appeal_create(*, actor, firm: Firm, category: str, title: str, detail: str, 
 
 @transaction.atomic
 def appeal_reply(*, actor, appeal: Appeal, text: str) -> Reply:
+    Appeal.objects.select_for_update().filter(pk=appeal.pk).exists()
+    appeal.refresh_from_db()  # as it is now that a double submit waits here
     require(actor, appeal, CHANGE)
     if appeal.status == Appeal.Status.RESOLVED:
         raise ServiceError("诉求已办结，不能再答复")
     text = _text(text, "答复内容", "text", max_length=4000)
+    last = appeal.replies.order_by("-at", "-pk").first()
+    if last is not None and last.author_id == actor.pk and last.text == text:
+        raise Conflict("这条答复已经提交", code="duplicate", fields={"text": "与上一条答复相同"})  # a double submit
     reply = Reply.objects.create(appeal=appeal, author=actor, text=text, at=timezone.now())
     changes = {"reply": text[:100]}
     if appeal.status == Appeal.Status.OPEN:
@@ -823,7 +837,10 @@ def appeal_reassign(*, actor, appeal: Appeal, owner_group: HqGroup, reason: str,
                     handler: User | None = None) -> Appeal:
     """Hand an open appeal to another HQ group (转办), optionally to another handler, with the reason.
     The move is kept in the appeal's history; a new handler takes over the to-do. The due date stays."""
-    appeal = Appeal.objects.select_for_update().select_related("owner_group", "handler", "firm").get(pk=appeal.pk)
+    # lock first, then read with the joins: a locking query with the joins makes a second
+    # reassign that waited re-check the join against the moved appeal, find no row (a 500)
+    Appeal.objects.select_for_update().filter(pk=appeal.pk).exists()
+    appeal = Appeal.objects.select_related("owner_group", "handler", "firm").get(pk=appeal.pk)
     require(actor, appeal, CHANGE)
     if appeal.status == Appeal.Status.RESOLVED:
         raise ServiceError("诉求已办结，不能转办")
@@ -856,6 +873,8 @@ def appeal_reassign(*, actor, appeal: Appeal, owner_group: HqGroup, reason: str,
 
 @transaction.atomic
 def appeal_resolve(*, actor, appeal: Appeal, resolution: str, resolved_on: date | None = None) -> Appeal:
+    Appeal.objects.select_for_update().filter(pk=appeal.pk).exists()
+    appeal.refresh_from_db()  # a double submit finds it resolved
     require(actor, appeal, CHANGE)
     if appeal.status == Appeal.Status.RESOLVED:
         raise ServiceError("诉求已经办结")
@@ -933,6 +952,11 @@ def meeting_create(*, actor, unit: OrgUnit, held_on: date, title: str = "", chai
     if held_on is None:
         raise ServiceError("请填写会议日期", fields={"held_on": "请填写会议日期"})
     title = _text(title or f"{held_on:%Y年%m月%d日}重点项目周例会", "会议名称", "title", max_length=100)
+    # the unit's row lock orders two submits of the same form: the second finds the first's meeting
+    OrgUnit.objects.select_for_update().filter(pk=unit.pk).exists()
+    if Meeting.objects.filter(org_unit=unit, held_on=held_on, title=title).exists():
+        raise Conflict(f"{held_on:%Y年%m月%d日}的「{title}」已经创建", code="duplicate",
+                       fields={"title": "同一天已有同名会议"})
     meeting = Meeting.objects.create(org_unit=unit, held_on=held_on, title=title,
                                      chair=_text(chair, "主持人", "chair", max_length=30, required=False),
                                      created_by=actor)
@@ -942,6 +966,8 @@ def meeting_create(*, actor, unit: OrgUnit, held_on: date, title: str = "", chai
 
 @transaction.atomic
 def meeting_minutes(*, actor, meeting: Meeting, minutes: str) -> Meeting:
+    Meeting.objects.select_for_update().filter(pk=meeting.pk).exists()
+    meeting.refresh_from_db()  # compare with what is stored now
     require(actor, meeting, CHANGE)
     minutes = _text(minutes, "会议纪要", "minutes", max_length=20000, required=False)
     if minutes != meeting.minutes:
@@ -1026,11 +1052,18 @@ def parcel_save(*, actor, unit: OrgUnit | None = None, parcel: Parcel | None = N
     fields = _parcel_fields(**data)
     if parcel is None:
         require_unit(actor, unit, CARRIER_WRITERS, action_label="报送地块")
+        duplicate = ServiceError(f"本单位已有名为「{fields['name']}」的地块", fields={"name": "名称已存在"})
         if Parcel.objects.filter(org_unit=unit, name=fields["name"]).exists():
-            raise ServiceError(f"本单位已有名为「{fields['name']}」的地块", fields={"name": "名称已存在"})
-        parcel = Parcel.objects.create(org_unit=unit, **fields)
+            raise duplicate
+        try:
+            with transaction.atomic():
+                parcel = Parcel.objects.create(org_unit=unit, **fields)
+        except IntegrityError:  # the same form submitted twice at once: the other one created it
+            raise duplicate from None
         audit(actor=actor, action=A.CREATE, unit=unit, obj=parcel, changes=_snapshot(parcel, PARCEL_FIELDS))
         return parcel
+    Parcel.objects.select_for_update().filter(pk=parcel.pk).exists()
+    parcel.refresh_from_db()  # compare with what is stored now
     require(actor, parcel, CHANGE)
     before = _snapshot(parcel, PARCEL_FIELDS)
     if Parcel.objects.filter(org_unit=parcel.org_unit, name=fields["name"]).exclude(pk=parcel.pk).exists():
@@ -1066,11 +1099,18 @@ def building_save(*, actor, unit: OrgUnit | None = None, building: Building | No
     fields = _building_fields(**data)
     if building is None:
         require_unit(actor, unit, CARRIER_WRITERS, action_label="报送楼宇")
+        duplicate = ServiceError(f"本单位已有名为「{fields['name']}」的楼宇", fields={"name": "名称已存在"})
         if Building.objects.filter(org_unit=unit, name=fields["name"]).exists():
-            raise ServiceError(f"本单位已有名为「{fields['name']}」的楼宇", fields={"name": "名称已存在"})
-        building = Building.objects.create(org_unit=unit, **fields)
+            raise duplicate
+        try:
+            with transaction.atomic():
+                building = Building.objects.create(org_unit=unit, **fields)
+        except IntegrityError:  # the same form submitted twice at once: the other one created it
+            raise duplicate from None
         audit(actor=actor, action=A.CREATE, unit=unit, obj=building, changes=_snapshot(building, BUILDING_FIELDS))
         return building
+    Building.objects.select_for_update().filter(pk=building.pk).exists()
+    building.refresh_from_db()  # compare with what is stored now
     require(actor, building, CHANGE)
     before = _snapshot(building, BUILDING_FIELDS)
     if Building.objects.filter(org_unit=building.org_unit, name=fields["name"]).exclude(pk=building.pk).exists():

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from govdesk.core import personal
 from govdesk.core.audit import Entry, audit, audit_many
-from govdesk.core.errors import ServiceError
+from govdesk.core.errors import NotInReach, ServiceError
 from govdesk.core.models import AuditEvent, OrgUnit, User
 from govdesk.core.reach import CHANGE, VIEW, memberships_of, require
 from govdesk.core.services import pinyin_of
@@ -82,6 +82,8 @@ def team_member_add(*, actor, team: Team, name: str, position: str = "", leader:
 @transaction.atomic
 def team_member_remove(*, actor, member: TeamMember) -> None:
     require(actor, member, CHANGE)
+    if not TeamMember.objects.select_for_update().filter(pk=member.pk).exists():
+        raise NotInReach()  # removed meanwhile (a double submit)
     team = member.team
     audit(actor=actor, action=A.DELETE, unit=team.org_unit, obj=member, verb="team_member",
           changes={"team": team.name, "name": member.name})
@@ -177,6 +179,8 @@ def attendance_add(*, actor, training: Training, unit: OrgUnit, names) -> int:
 @transaction.atomic
 def attendance_remove(*, actor, attendance: Attendance) -> None:
     require(actor, attendance, CHANGE)
+    if not Attendance.objects.select_for_update().filter(pk=attendance.pk).exists():
+        raise NotInReach()  # removed meanwhile (a double submit)
     audit(actor=actor, action=A.DELETE, unit=attendance.training.org_unit, obj=attendance, verb="attendance",
           object_repr=f"{attendance.training.title}：{attendance.name}",
           changes={"training": attendance.training_id, "name": attendance.name})

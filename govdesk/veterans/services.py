@@ -749,6 +749,11 @@ def point_create(*, actor, unit: OrgUnit, name: str, address: str, opens_at: tim
     errors = _point_errors(name, address, opens_at, closes_at, daily_capacity, slot_minutes)
     if errors:
         raise ServiceError(next(iter(errors.values())), fields=errors)
+    # a point's name is its key in its unit (as the import says); the unit's row lock orders two
+    # submits of the same form, so the second is refused instead of opening the point twice
+    OrgUnit.objects.select_for_update().filter(pk=unit.pk).exists()
+    if CollectionPoint.objects.filter(org_unit=unit, name=name.strip()[:100]).exists():
+        raise ServiceError(f"「{unit.name}」已有名为「{name.strip()}」的采集点", fields={"name": "同名采集点已存在"})
     point = CollectionPoint.objects.create(org_unit=unit, name=name.strip()[:100], address=address.strip()[:200],
                                            opens_at=opens_at, closes_at=closes_at, daily_capacity=daily_capacity,
                                            slot_minutes=slot_minutes)

@@ -23,6 +23,7 @@ reports what would be created, updated or left unchanged.
 from __future__ import annotations
 
 import gc
+import hashlib
 import io
 import os
 import tempfile
@@ -346,6 +347,8 @@ def _apply(schema: TableSchema, actor, batch: list[ValidRow], dry_run: bool) -> 
     """The module's outcomes for one batch; a refusal of the whole batch becomes one error per row."""
     try:
         with transaction.atomic():
+            if not dry_run:
+                _lock_table(schema.kind)
             outcomes = list(schema.apply_batch(actor, batch, dry_run))
     except ServiceError as e:
         return [RowError(e.message)] * len(batch)
@@ -356,6 +359,18 @@ def _apply(schema: TableSchema, actor, batch: list[ValidRow], dry_run: bool) -> 
     if len(outcomes) != len(batch):
         raise RuntimeError(f"{schema.kind}.apply_batch answered {len(outcomes)} outcomes for {len(batch)} rows")
     return outcomes
+
+
+def _lock_table(kind: str) -> None:
+    """Two imports into the same table take turns, from reading the existing keys to commit (the
+    end of the outer transaction in ``all`` mode, of the batch in ``valid`` mode): the second then
+    finds the first one's rows "unchanged" instead of creating them again (where no unique
+    constraint stops it) or failing on the constraint. SQLite serialises writers anyway."""
+    connection = transaction.get_connection()
+    if connection.vendor == "postgresql":
+        key = int.from_bytes(hashlib.sha256(f"govdesk-import:{kind}".encode()).digest()[:8], "big", signed=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
 def actor_unit(actor) -> OrgUnit | None:
