@@ -63,12 +63,14 @@ def _personal_value(column: ExportColumn, value: Any, unmask: bool) -> str:
 
 
 def write_rows(path_or_stream: str | os.PathLike | IO[bytes], *, title: str, columns: Iterable[ExportColumn],
-               rows: Iterable[Any], unmask: bool = False, progress: ExportProgress | None = None) -> int:
-    """Write ``rows`` (objects) into a new xlsx; return how many were written. No audit: see ``export_rows``."""
+               rows: Iterable[Any], unmask: bool = False, progress: ExportProgress | None = None,
+               tmpdir: str | os.PathLike | None = None) -> int:
+    """Write ``rows`` (objects) into a new xlsx; return how many were written. No audit: see ``export_rows``.
+    The rows wait in temporary files in ``tmpdir`` (default: the system's) until the workbook is closed."""
     columns = list(columns)
     getters = [_getter(c.value) for c in columns]
     target = os.fspath(path_or_stream) if isinstance(path_or_stream, (str, os.PathLike)) else path_or_stream
-    book = new_workbook(target, streaming=True)
+    book = new_workbook(target, streaming=True, tmpdir=tmpdir)
     formats = base_formats(book)
     column_formats = [book.add_format({"num_format": c.number_format}) if c.number_format else None for c in columns]
     sheet = book.add_worksheet((title or "导出")[:31].replace("/", "／"))
@@ -117,7 +119,7 @@ def write_rows(path_or_stream: str | os.PathLike | IO[bytes], *, title: str, col
 
 def export_rows(*, actor, kind: str, title: str, columns: Iterable[ExportColumn], queryset: QuerySet,
                 path_or_stream: str | os.PathLike | IO[bytes], unmask: bool = False, filters: dict | None = None,
-                progress: ExportProgress | None = None) -> int:
+                progress: ExportProgress | None = None, tmpdir: str | os.PathLike | None = None) -> int:
     """Export ``queryset`` (already narrowed with ``restrict``) and write one audit event.
 
     ``unmask=True`` only when the caller checked that ``actor`` may see personal data
@@ -125,7 +127,7 @@ def export_rows(*, actor, kind: str, title: str, columns: Iterable[ExportColumn]
     Returns the number of rows written."""
     columns = list(columns)
     count = write_rows(path_or_stream, title=title, columns=columns, rows=queryset.iterator(chunk_size=CHUNK),
-                       unmask=unmask, progress=progress)
+                       unmask=unmask, progress=progress, tmpdir=tmpdir)
     audit_export(actor=actor, kind=kind, title=title, rows=count, filters=filters, unmask=unmask,
                  personal_columns=[c.header for c in columns if c.personal])
     return count

@@ -12,7 +12,9 @@ export), the uploaded file and the result file. Tables up to
 to the task queue (django-tasks) once the creating transaction commits.
 Running a task twice is harmless: a finished job is not redone, and an import
 that stopped half way reruns idempotently (rows already written come back
-``unchanged``). The upload is deleted once a real import is done (a dry run keeps it
+``unchanged``). A job whose process died (a worker killed or out of memory, the server killed
+during a small job run inline, the machine restarted) shows "running" until a worker starts
+again on that host: ``table_jobs_recover`` (run by ``govdesk worker`` as it starts) queues it again. The upload is deleted once a real import is done (a dry run keeps it
 for the commit that follows). Files live under ``MEDIA_ROOT/jobs/<id>-<random>/``: that folder
 must not be served directly; downloads go through ``job_download`` after the
 view fetched the job with ``get_in_reach`` (a job is its owner's only).
@@ -23,6 +25,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
+import socket
 import threading
 import time
 from pathlib import Path
@@ -166,7 +170,8 @@ def run_job(job_id: int, *, reraise: bool = True) -> dict:
     job = TableJob.objects.select_related("user", "org_unit").get(pk=job_id)
     if job.status == Status.DONE:
         return job.summary
-    TableJob.objects.filter(pk=job.pk).update(status=Status.RUNNING, done=0, error="", finished_at=None)
+    TableJob.objects.filter(pk=job.pk).update(status=Status.RUNNING, done=0, error="", finished_at=None,
+                                              params={**job.params, "runner": process_id()})
     try:
         summary, result_file = (_run_import if job.direction == IMPORT else _run_export)(job)
     except (TableFileError, registry.UnknownTable, ServiceError) as e:
@@ -205,11 +210,18 @@ def _run_export(job: TableJob) -> tuple[dict, str]:
     queryset = schema.export_query(job.user, filters)
     result_file = f"{job.params['folder']}/export.xlsx"
     target = job_path(result_file)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    # The rows wait in temporary files until the workbook is closed: keep them in the job's folder (never
+    # served), not in the system's, and remove what a run that was killed half way left there.
+    scratch = target.parent / "tmp"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
     report = _progress(job.pk)
-    count = export_rows(actor=job.user, kind=job.kind, title=schema.title, columns=schema.export_columns,
-                        queryset=queryset, path_or_stream=target, unmask=unmask, filters=filters,
-                        progress=lambda n: report(n))
+    try:
+        count = export_rows(actor=job.user, kind=job.kind, title=schema.title, columns=schema.export_columns,
+                            queryset=queryset, path_or_stream=target, unmask=unmask, filters=filters,
+                            progress=lambda n: report(n), tmpdir=scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     job.total = count
     return {"rows": count, "unmasked": unmask}, result_file
 
@@ -224,6 +236,101 @@ def table_import_task(job_id: int) -> dict:
 def table_export_task(job_id: int) -> dict:
     """Background export of a ``TableJob`` (queued by ``table_job_start``)."""
     return run_job(job_id)
+
+
+# --- jobs whose process died -----------------------------------------------------------------
+
+class WorkerLost(Exception):
+    """The process that ran a job died before finishing it (recorded as its task's failure)."""
+
+
+def _started(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot; Linux), "" where that is unknown."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def process_id() -> str:
+    """This process as ``host:pid:start``: a process of this host can later tell whether it still lives
+    (the start time tells a reused pid apart). ``govdesk worker`` claims tasks under it (with a random
+    suffix, as worker ids must be unique) and ``run_job`` notes it on the job it runs."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{_started(os.getpid())}"
+
+
+def worker_id() -> str:
+    return f"{process_id()}:{secrets.token_hex(4)}"
+
+
+def _gone(process: str) -> bool:
+    """Whether ``process`` (from ``process_id``) ran on this host and is gone. A process of another
+    host, or an id of another form, is never declared gone: only that host can tell."""
+    host, pid_text, started = (process.split(":") + ["", ""])[:3]
+    if host != socket.gethostname()[:40] or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # alive, under another account
+    return bool(started) and _started(pid) not in ("", started)  # the pid now belongs to another process
+
+
+def _requeue(job_id: int) -> bool:
+    """Put a job that is not done back in the queue (inside the caller's transaction)."""
+    job = TableJob.objects.filter(pk=job_id).exclude(status=Status.DONE).only("direction").first()
+    if job is None:
+        return False
+    TableJob.objects.filter(pk=job_id).update(status=Status.QUEUED, done=0, error="", finished_at=None)
+    (table_import_task if job.direction == IMPORT else table_export_task).enqueue(job_id=job_id)
+    return True
+
+
+def table_jobs_recover() -> int:
+    """Queue again the jobs whose process died mid-way; returns how many (``govdesk worker`` calls
+    this as it starts, before it takes any task).
+
+    1. A task the database backend shows as running under a worker of this host that is gone is
+       marked failed (``WorkerLost``); its table job, unless done, goes back to the queue.
+    2. A job shown as running by a process of this host that is gone (a web request running a small
+       job inline, killed with the server) goes back to the queue too.
+
+    Rerunning is safe (see the module docstring): an "all" import had written nothing, a "valid"
+    import's committed batches come back "unchanged", an export is written again and offered only
+    once complete. RQ deals with its own dead workers; the tasks part covers the database backend."""
+    requeued = 0
+    if settings.TASK_BACKEND == "database":
+        from django_tasks import TaskResultStatus
+        from django_tasks_db.models import DBTaskResult
+
+        ours = {table_import_task.module_path, table_export_task.module_path}
+        for result in DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING):
+            if not result.worker_ids or not _gone(result.worker_ids[-1]):
+                continue
+            with transaction.atomic():
+                if not DBTaskResult.objects.filter(pk=result.pk, status=TaskResultStatus.RUNNING).update(
+                        status=TaskResultStatus.FAILED, finished_at=timezone.now(),
+                        exception_class_path=f"{WorkerLost.__module__}.{WorkerLost.__qualname__}",
+                        traceback=f"WorkerLost: worker {result.worker_ids[-1]} died while running this task\n"):
+                    continue  # another worker starting at the same time dealt with it
+                job_id = (result.args_kwargs.get("kwargs") or {}).get("job_id")
+                if result.task_path in ours and job_id is not None and _requeue(job_id):
+                    requeued += 1
+                    log.warning("table job %s: worker %s died; queued again", job_id, result.worker_ids[-1])
+                else:
+                    log.warning("task %s (%s): worker %s died; marked failed", result.pk, result.task_path,
+                                result.worker_ids[-1])
+    for job in TableJob.objects.filter(status=Status.RUNNING).only("params"):
+        runner = (job.params or {}).get("runner", "")
+        if runner and _gone(runner):
+            with transaction.atomic():
+                if _requeue(job.pk):
+                    requeued += 1
+                    log.warning("table job %s: process %s died; queued again", job.pk, runner)
+    return requeued
 
 
 # --- downloads ---------------------------------------------------------------------------------
