@@ -1,7 +1,7 @@
 """``python -m bench [NAME] [ARGS...]`` (``make bench``): the benchmarks, each against its peer.
 
 With no NAME every benchmark runs at its default size. NAME is a module of this package
-(``imports``, ...); each has ``main(argv) -> int``. See bench/README.md.
+(``imports``, ``load``, ...); each has ``main(argv) -> int``. See bench/README.md.
 """
 
 import importlib

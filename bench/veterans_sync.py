@@ -44,63 +44,32 @@ figure is the server's and the protocol's, not the pause's).
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import random
-import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.imports import GIVEN, STREETS, SURNAMES, id_number, setup_django
+from bench._common import (
+    PROJECT,
+    Server,
+    add_database_option,
+    choose_databases,
+    make_postgres,
+    production_env,
+    setup_django,
+)
+from bench.imports import GIVEN, STREETS, SURNAMES, id_number
 
-PROJECT = Path(__file__).resolve().parent.parent
 SERVICE_CATEGORIES = ["tuiyishibing", "tuiyishibing", "tuiyishibing", "fuyuan", "zhuanyeganbu", "canzhan"]
 FAMILY_CATEGORIES = ["lieshiyishu", "xianyijiashu"]
-
-
-def make_postgres(admin_url: str) -> tuple[str, callable]:
-    from urllib.parse import urlsplit, urlunsplit
-
-    import psycopg
-
-    name = f"bench_sync_{os.getpid()}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))
-
-    def drop():
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return url, drop
-
-
-def production_env() -> None:
-    """The server runs with production settings (DEBUG off), with keys made for this run; the
-    benchmark process uses the same, so it can check the server's blind indexes and hashes."""
-    os.environ.update({
-        "GOVDESK_DEBUG": "0",
-        "GOVDESK_SECRET_KEY": secrets.token_urlsafe(48),
-        "GOVDESK_DATA_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "GOVDESK_SSL_REDIRECT": "0",  # plain HTTP on 127.0.0.1
-        "GOVDESK_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "GOVDESK_LOG_LEVEL": "ERROR",
-    })
-    os.environ.pop("GOVDESK_DATA_KEYS_OLD", None)
 
 
 # --- the world and the people ------------------------------------------------------------
@@ -155,85 +124,6 @@ def people(n: int, communities: list, seed: int) -> list[dict]:
 
 
 # --- the server ------------------------------------------------------------------------------
-
-class Server:
-    """gunicorn in a subprocess (or wsgiref in a thread) on a socket this process bound."""
-
-    def __init__(self, kind: str, workers: int):
-        self.kind = kind
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.address = self.sock.getsockname()
-        self.url = f"http://127.0.0.1:{self.address[1]}"
-        self.process = self.httpd = None
-        if kind == "gunicorn":
-            fd = self.sock.fileno()
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "govdesk.wsgi:application", "--bind", f"fd://{fd}",
-                 "--workers", str(workers), "--worker-class", "sync", "--timeout", "300",
-                 "--log-level", "warning"],
-                cwd=PROJECT, pass_fds=[fd], env=dict(os.environ))
-        else:
-            from socketserver import ThreadingMixIn
-            from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
-
-            from govdesk.wsgi import application
-
-            class Threading(ThreadingMixIn, WSGIServer):
-                daemon_threads = True
-
-            class Quiet(WSGIRequestHandler):
-                def log_message(self, *args):
-                    pass
-
-            self.sock.close()
-            self.httpd = Threading(self.address, Quiet)
-            self.httpd.set_app(application)
-            threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def wait_ready(self, token: str, timeout: float = 180.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            request = urllib.request.Request(self.url + "/api/v1/veterans/categories",
-                                             headers={"Authorization": f"Bearer {token}"})
-            try:
-                with urllib.request.urlopen(request, timeout=10) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("the server did not answer")
-            time.sleep(0.2)
-
-    def cpu_seconds(self) -> float | None:
-        """CPU time of gunicorn's workers so far (Linux /proc; None elsewhere or with wsgiref)."""
-        if self.process is None:
-            return None
-        try:
-            pids = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
-            ticks = 0
-            for pid in pids:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                ticks += int(fields[11]) + int(fields[12])  # utime, stime
-        except OSError:
-            return None
-        return ticks / os.sysconf("SC_CLK_TCK")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.httpd is not None:
-            self.httpd.shutdown()
-            self.httpd.server_close()
-        self.sock.close()
-
 
 def drop_plan(before: float, after: float, seed: int, length: int = 1000) -> list[str]:
     """The proxy's fates for successive connections: exact proportions, shuffled (it cycles)."""
@@ -364,7 +254,7 @@ def bench(args, database: str, admin_url: str | None) -> dict:
     try:
         url = None
         if database == "postgresql":
-            url, drop = make_postgres(admin_url)
+            url, drop = make_postgres(admin_url, "bench_sync")
         production_env()
         t = time.perf_counter()
         setup_django(data_dir, url)
@@ -380,7 +270,7 @@ def bench(args, database: str, admin_url: str | None) -> dict:
         server = Server(args.server, args.workers)
         if args.server == "gunicorn":
             connections.close_all()  # the server process has its own
-        server.wait_ready(world["token"])
+        server.wait_ready("/api/v1/veterans/categories", {"Authorization": f"Bearer {world['token']}"})
         proxy = FlakyProxy(server.address, drop_plan(args.drop_before, args.drop_after, args.seed))
 
         t = time.perf_counter()
@@ -489,8 +379,7 @@ def report(out: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench veterans_sync", description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=10_000)
-    parser.add_argument("--database", choices=["sqlite", "postgresql", "auto"], default="auto",
-                        help="auto: SQLite, and PostgreSQL too when DATABASE_URL points at one")
+    add_database_option(parser)
     parser.add_argument("--server", choices=["gunicorn", "wsgiref"], default="gunicorn")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--devices", type=int, default=1, help="devices flushing at the same time")
@@ -505,14 +394,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # internal: one database per process
     args = parser.parse_args(argv)
-    admin_url = os.environ.get("DATABASE_URL", "")
-    if args.database == "auto":
-        databases = ["sqlite"] + (["postgresql"] if admin_url.startswith("postgres") else [])
-    else:
-        databases = [args.database]
+    databases, admin_url = choose_databases(parser, args.database)
     if args.one or len(databases) == 1:
-        if databases[0] == "postgresql" and not admin_url.startswith("postgres"):
-            parser.error("--database postgresql needs DATABASE_URL=postgres://... (the admin connection)")
         out = bench(args, databases[0], admin_url or None)
         print(report(out), flush=True)
         if args.json:
