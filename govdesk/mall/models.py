@@ -491,6 +491,19 @@ class CategoryRollup(Rollup):
                                                name="mall_category_rollup_key")]
 
 
+class FiguresVersion(models.Model):
+    """A counter per purchasing unit, raised in the transaction of every change to the unit's
+    rollup rows (``rollups.shift``, ``rollups.rebuild``). All the counters together name the
+    state of the rollups: the key of the figures' cache (``queries.figures``). One row per unit
+    serialises nothing new: the unit's writes already queue on its branch's audit chain."""
+
+    org_unit = models.OneToOneField(OrgUnit, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "订单汇总版本"
+
+
 class OrderLine(models.Model):
     """A line's ``amount`` binds: the agreed price may lower it, never raise it over list."""
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
 
 from govdesk.core import personal
 from govdesk.core.models import OrgUnit
-from govdesk.core.reach import VIEW, Role, roles_of
+from govdesk.core.reach import VIEW, Role, paths_for, roles_of, subtree_q
 
+from . import rollups
 from .models import (
+    ORDER_SUPPLIER_ROLES,
+    ORDER_UNIT_VIEW,
     ZERO,
     Admission,
     Bid,
@@ -172,51 +178,91 @@ def _yuan(fen) -> Decimal:
     return (Decimal(fen or 0) / 100).quantize(Decimal("0.01"))
 
 
-def figures(user) -> dict:
-    """Orders, amount and savings by month, unit, category and supplier, over the orders the
-    user may see (cancelled ones excluded) — read from the rollups (``rollups.py``), which hold
-    the same sums per month x unit x supplier and per year x unit x supplier x category.
-    Three small GROUP BYs (by month; by unit and supplier; by category), the rest in Python."""
+FIGURES_CACHE_SECONDS = 3600
+
+
+def _rolled_sums(user) -> dict:
+    """The rollups summed over the user's reach: totals, by month, per unit, per supplier and
+    per category, as [orders, fen, saved fen] (names and the categories' current flags are
+    looked up by the caller: they can change without the orders changing). Three small
+    GROUP BYs (by month; by unit and supplier; by category)."""
     months = MonthRollup.objects.restrict(user, VIEW)
     categories = CategoryRollup.objects.restrict(user, VIEW)
     sums = {"n": Sum("orders"), "fen": Sum("amount_fen"), "saved": Sum("savings_fen")}
+    by_unit: dict[int, list[int]] = {}
+    by_supplier: dict[int, list[int]] = {}
+    for r in months.values("org_unit_id", "supplier_id").annotate(**sums).order_by():
+        for grouped, key in ((by_unit, r["org_unit_id"]), (by_supplier, r["supplier_id"])):
+            g = grouped.setdefault(key, [0, 0, 0])
+            g[0], g[1], g[2] = g[0] + r["n"], g[1] + r["fen"], g[2] + r["saved"]
+    return {
+        "by_month": [(r["month"], r["n"], r["fen"], r["saved"])
+                     for r in months.values("month").annotate(**sums).order_by("month")],
+        "by_unit": by_unit,
+        "by_supplier": by_supplier,
+        "by_category": {r["category_id"]: [r["n"], r["fen"], r["saved"]]
+                        for r in categories.values("category_id").annotate(**sums).order_by()},
+    }
 
-    def money(row: dict) -> dict:
-        n, fen, saved = row.pop("n"), row.pop("fen"), row.pop("saved")
+
+def _units_under(paths: list[str]) -> tuple:
+    return tuple(OrgUnit.objects.filter(subtree_q("path", paths)).order_by("pk").values_list("pk", flat=True)) \
+        if paths else ()
+
+
+def _cached_sums(user) -> dict:
+    """``_rolled_sums`` through the cache, keyed by what the user's reach selects (the units
+    within the paths ``order_q`` filters on, purchasing side and supplier side: a unit moved in
+    the tree changes them) and the rollups' versions (``rollups.versions``: raised by every
+    change in the change's own transaction). The key is read before the sums, so a cached
+    entry is never older than its key. Inside a transaction nothing is cached: it may see its
+    own uncommitted rollup changes, under versions a rolled-back transaction would give back."""
+    if connection.in_atomic_block:
+        return _rolled_sums(user)
+    reach = (_units_under(paths_for(user, ORDER_UNIT_VIEW)), _units_under(paths_for(user, ORDER_SUPPLIER_ROLES)))
+    digest = hashlib.sha256(repr((reach, rollups.versions())).encode()).hexdigest()
+    key = f"mall:figures:{digest}"
+    found = cache.get(key)
+    if found is None:
+        found = _rolled_sums(user)
+        cache.set(key, found, FIGURES_CACHE_SECONDS)
+    return found
+
+
+def figures(user) -> dict:
+    """Orders, amount and savings by month, unit, category and supplier, over the orders the
+    user may see (cancelled ones excluded) — read from the rollups (``rollups.py``), which hold
+    the same sums per month x unit x supplier and per year x unit x supplier x category, through
+    a cache invalidated by the rollups' upkeep (``_cached_sums``). Names and the categories'
+    encouraged flags are read fresh: only the ten shown per list, and the categories summed."""
+    sums = _cached_sums(user)
+
+    def money(row: dict, n: int, fen: int, saved: int) -> dict:
         return {**row, "n": n or 0, "amount": _yuan(fen), "savings": _yuan(saved)}
 
-    by_month = [money(r) for r in months.values("month").annotate(**sums).order_by("month")]
-    pairs = list(months.values("org_unit_id", "supplier_id").annotate(**sums).order_by())
-    per_category = list(categories.values("category_id").annotate(**sums).order_by())
+    def best(grouped: dict, limit: int = 10) -> list:
+        return sorted(grouped.items(), key=lambda item: (-item[1][1], item[0]))[:limit]
 
-    def top(rows, field: str, label: str, names: dict, limit: int = 10) -> list[dict]:
-        grouped: dict[int, list[int]] = {}
-        for r in rows:
-            g = grouped.setdefault(r[field], [0, 0, 0])
-            g[0], g[1], g[2] = g[0] + r["n"], g[1] + r["fen"], g[2] + r["saved"]
-        best = sorted(grouped.items(), key=lambda item: (-item[1][1], item[0]))[:limit]
-        return [money({field: key, label: names.get(key, ""), "n": n, "fen": fen, "saved": saved})
-                for key, (n, fen, saved) in best]
-
-    units = dict(OrgUnit.objects.filter(pk__in={r["org_unit_id"] for r in pairs} | {r["supplier_id"] for r in pairs})
-                 .values_list("pk", "name"))
+    top_units, top_suppliers = best(sums["by_unit"]), best(sums["by_supplier"])
+    names = dict(OrgUnit.objects.filter(pk__in=[k for k, _v in top_units + top_suppliers]).values_list("pk", "name"))
     meta = {pk: (name, encouraged) for pk, name, encouraged in Category.objects.filter(
-        pk__in=[r["category_id"] for r in per_category]).values_list("pk", "name", "is_encouraged")}
-    amount = _yuan(sum(r["fen"] for r in pairs))
-    encouraged = _yuan(sum(r["fen"] for r in per_category if meta[r["category_id"]][1]))
-    fig = {
-        "orders": sum(r["n"] for r in pairs),
+        pk__in=list(sums["by_category"])).values_list("pk", "name", "is_encouraged")}
+    totals = [sum(v[i] for v in sums["by_unit"].values()) for i in range(3)]
+    amount = _yuan(totals[1])
+    encouraged = _yuan(sum(v[1] for k, v in sums["by_category"].items() if meta[k][1]))
+    return {
+        "orders": totals[0],
         "amount": amount,
-        "savings": _yuan(sum(r["saved"] for r in pairs)),
+        "savings": _yuan(totals[2]),
         "encouraged_amount": encouraged,
         "encouraged_share": (encouraged * 100 / amount).quantize(Decimal("0.1")) if amount else Decimal("0"),
-        "by_month": by_month,
-        "by_unit": top(pairs, "org_unit_id", "org_unit__name", units),
-        "by_category": top(per_category, "category_id", "category__name", {k: v[0] for k, v in meta.items()}),
-        "by_supplier": top(pairs, "supplier_id", "supplier__name", units),
+        "by_month": [money({"month": month}, n, fen, saved) for month, n, fen, saved in sums["by_month"]],
+        "by_unit": [money({"org_unit_id": k, "org_unit__name": names.get(k, "")}, *v) for k, v in top_units],
+        "by_category": [money({"category_id": k, "category__name": meta[k][0]}, *v)
+                        for k, v in best(sums["by_category"])],
+        "by_supplier": [money({"supplier_id": k, "supplier__name": names.get(k, "")}, *v) for k, v in top_suppliers],
         "flags_open": _flags_open(user),
     }
-    return fig
 
 
 def figures_live(user) -> dict:

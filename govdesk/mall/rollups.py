@@ -16,7 +16,9 @@ The order services call ``shift`` in their own transaction with what an order co
 before the change and what it counts for after (``contribution``); ``shift`` adds the
 difference with ``INSERT ... ON CONFLICT DO UPDATE`` (SQLite and PostgreSQL both have it),
 keys in sorted order so two transactions never take the same rows in opposite orders.
-``rebuild`` recomputes both tables from the orders (``govdesk mall rollup --rebuild``).
+``rebuild`` recomputes both tables from the orders (``govdesk mall rollup --rebuild``). Both raise
+the figures' versions of the units they touch (``bump``, in the same transaction): the key of the
+cache ``queries.figures`` reads through.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from django.db import connection, transaction
 from django.db.models import Count, DateField, F, Func, IntegerField, Sum, Value
 from django.db.models.functions import Cast, ExtractYear, TruncMonth
 
-from .models import CategoryRollup, MonthRollup, Order
+from .models import CategoryRollup, FiguresVersion, MonthRollup, Order
 
 VALUES = ("orders", "amount_fen", "savings_fen")
 
@@ -88,9 +90,27 @@ def shift(*, removed=(), added=()) -> None:
                     target[key][i] += sign * value
     _upsert(MonthRollup, ("month", "org_unit_id", "supplier_id"), months)
     _upsert(CategoryRollup, ("year", "org_unit_id", "supplier_id", "category_id"), categories)
+    bump({key[1] for key, d in months.items() if any(d)} | {key[1] for key, d in categories.items() if any(d)})
 
 
-def _month_and_year():
+def bump(unit_ids) -> None:
+    """Raise the figures' version of these purchasing units (after their rollup rows, in
+    sorted order like them): a cached figure keyed by the old versions is never read again."""
+    if not unit_ids:
+        return
+    table = connection.ops.quote_name(FiguresVersion._meta.db_table)
+    sql = (f"INSERT INTO {table} (org_unit_id, version) VALUES (%s, 1) "
+           f"ON CONFLICT (org_unit_id) DO UPDATE SET version = {table}.version + 1")
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(unit_id,) for unit_id in sorted(unit_ids)])
+
+
+def versions() -> tuple:
+    """Every unit's figures version: changes whenever a committed change reaches the rollups."""
+    return tuple(FiguresVersion.objects.order_by("org_unit_id").values_list("org_unit_id", "version"))
+
+
+def month_and_year():
     """The first day of an order's month and its year, computed by the database itself
     (Django's SQLite Trunc/Extract call back into Python for every row)."""
     if connection.vendor == "sqlite":
@@ -102,14 +122,14 @@ def _month_and_year():
 def live_months(orders=None):
     """The live aggregates the rollups stand for (also what ``rebuild`` reads)."""
     orders = (Order.objects.all() if orders is None else orders).exclude(status=Order.Status.CANCELLED)
-    month, _year = _month_and_year()
+    month, _year = month_and_year()
     return (orders.annotate(m=month).values("m", "org_unit_id", "supplier_id")
             .annotate(n=Count("id"), amount=Sum("total"), savings=Sum("savings")).order_by())
 
 
 def live_categories(orders=None):
     orders = (Order.objects.all() if orders is None else orders).exclude(status=Order.Status.CANCELLED)
-    _month, year = _month_and_year()
+    _month, year = month_and_year()
     return (orders.annotate(y=year).values("y", "org_unit_id", "supplier_id", "category_id")
             .annotate(n=Count("id"), amount=Sum("total"), savings=Sum("savings")).order_by())
 
@@ -134,4 +154,5 @@ def rebuild() -> int:
                                  savings_fen=fen(g["savings"])) for g in live_categories()]
     MonthRollup.objects.bulk_create(months, batch_size=2000)
     CategoryRollup.objects.bulk_create(categories, batch_size=2000)
+    bump(set(FiguresVersion.objects.values_list("org_unit_id", flat=True)) | {m.org_unit_id for m in months})
     return len(months) + len(categories)

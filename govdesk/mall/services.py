@@ -1255,10 +1255,14 @@ def sweep(*, today: date | None = None, since: date | None = None) -> int:
     raised = 0
     for district in OrgUnit.objects.filter(parent=None):
         policy = policy_for(district)
-        # the district's units as a list to match, not a join: every rule reads these orders
-        orders = Order.objects.filter(org_unit__in=OrgUnit.objects.filter(path__startswith=district.path).values("pk"))
+        units = OrgUnit.objects.filter(path__startswith=district.path).values("pk")
         if since:
-            orders = orders.filter(placed_on__gte=since)
+            orders = Order.objects.filter(org_unit__in=units, placed_on__gte=since)
+        else:
+            # A whole district is most of the table: the unit is matched as an expression so the
+            # database reads the orders in one scan instead of walking the unit index and fetching
+            # every order row by row (4x slower on SQLite, measured: bench/README.md).
+            orders = Order.objects.annotate(unit_scan=F("org_unit_id") + 0).filter(unit_scan__in=units)
         with transaction.atomic():
             raised += len(supervision.raise_flags(supervision.check(orders, policy, today=today, sweep=True,
                                                                     whole=since is None)))

@@ -4,12 +4,15 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from govdesk.core import services as core_services
+from govdesk.core.models import OrgUnit
 from govdesk.core.reach import Role
 from govdesk.mall import queries, rollups, services
-from govdesk.mall.models import ApprovalRule, CategoryRollup, MonthRollup, Order
+from govdesk.mall.models import ApprovalRule, Category, CategoryRollup, MonthRollup, Order
 
 pytestmark = pytest.mark.django_db
 
@@ -136,3 +139,35 @@ def test_the_dashboard_reads_the_rollup_in_a_fixed_number_of_queries(mall, clien
     with django_assert_max_num_queries(20):
         response = client.get("/mall/")
     assert response.status_code == 200 and "330.00" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cached_figures_follow_every_change_of_the_rollups_names_and_flags(mall):
+    """Outside a transaction (a page) the figures come from the cache, keyed by the reach and
+    the rollups' versions: each order change, a rebuild, a renamed unit or a category's new
+    encouraged flag shows on the next read."""
+    cache.clear()
+    a, people = mall.world.street_a, (mall.world.supervisor, mall.buyer_a, mall.buyer_b, mall.seller_x)
+    first = buy(mall, mall.buyer_a, mall.paper_x, 10, a)[0]
+    assert_rollup_is_live(mall, *people)
+    assert_rollup_is_live(mall, *people)  # the second read of each comes from the cache
+    buy(mall, mall.buyer_b, mall.laptop_x, 1, mall.world.street_b)
+    assert_rollup_is_live(mall, *people)
+    services.order_cancel(actor=mall.buyer_a, order=first, reason="需求变更")
+    assert_rollup_is_live(mall, *people)
+    buy(mall, mall.buyer_a, mall.paper_y, 3, a)
+    rollups.rebuild()
+    assert_rollup_is_live(mall, *people)
+    Category.objects.filter(pk=mall.paper.pk).update(is_encouraged=not mall.paper.is_encouraged, name="复印纸（新）")
+    OrgUnit.objects.filter(pk=a.pk).update(name="甲街道（新）")
+    assert_rollup_is_live(mall, *people)
+    assert "甲街道（新）" in [r["org_unit__name"] for r in queries.figures(mall.world.supervisor)["by_unit"]]
+
+    # a community moved to the other street leaves the first street's figures with its orders
+    community = mall.world.community_a
+    buyer = mall.world.person("moved_buyer", Role.PURCHASER, community)
+    officer = mall.world.person("moved_officer", Role.STREET_OFFICER, a)
+    buy(mall, buyer, mall.paper_x, 2, community)
+    assert_rollup_is_live(mall, officer, mall.world.supervisor)
+    core_services.orgunit_move(actor=mall.world.admin, unit=community, new_parent=mall.world.street_b)
+    assert_rollup_is_live(mall, officer, mall.world.supervisor)
