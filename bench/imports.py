@@ -35,7 +35,8 @@ import sys
 import tempfile
 import time
 from datetime import date, datetime, timedelta
-from urllib.parse import urlsplit, urlunsplit
+
+from bench._common import add_database_option, choose_databases, make_postgres, setup_django
 
 HEADERS = ["姓名", "性别", "公民身份号码", "联系电话", "人员类别", "民族", "入伍时间", "退役时间", "社区", "家庭住址"]
 REGIONS = ["410102", "410103", "410105", "410104", "410122"]
@@ -119,44 +120,6 @@ def first_rows(path: str) -> list[list]:
 
 
 # --- the database --------------------------------------------------------------------------------
-
-def make_postgres(admin_url: str) -> tuple[str, callable]:
-    import psycopg
-
-    name = f"bench_{os.getpid()}"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(admin_url)
-    url = urlunsplit(parts._replace(path=f"/{name}"))
-
-    def drop():
-        from django.db import connections
-
-        connections.close_all()
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return url, drop
-
-
-def setup_django(data_dir: str, database_url: str | None) -> None:
-    os.environ["GOVDESK_DATA_DIR"] = data_dir
-    os.environ.setdefault("GOVDESK_UPLOAD_MAX_BYTES", str(1 << 30))  # a million rows are about 70 MB
-    if database_url:
-        os.environ["DATABASE_URL"] = database_url
-    else:
-        os.environ.pop("DATABASE_URL", None)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "govdesk.settings"
-    import django
-    from django.conf import settings
-
-    django.setup()
-    settings.DEBUG = False  # no query log
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0, interactive=False)
-
 
 def seed_world():
     """A district with 14 streets of three communities each, and the importer (a superuser)."""
@@ -379,7 +342,7 @@ def bench(rows: int, database: str, admin_url: str | None, only: tuple = WAYS, k
         if "ours" in only:
             reset_registry(root, already)
             rss_before = peak_rss_mb()
-            out["ours"] = run_ours(root, path)
+            out["ours"] = timed_cpu(lambda: run_ours(root, path))
             out["ours"]["peak_rss_mb"] = peak_rss_mb()
             out["ours"]["rss_growth_mb"] = out["ours"]["peak_rss_mb"] - rss_before
             out["ours"]["in_db"] = Record.objects.count()
@@ -387,13 +350,13 @@ def bench(rows: int, database: str, admin_url: str | None, only: tuple = WAYS, k
 
         if "import-export" in only:
             reset_registry(root, already)
-            out["import_export"] = run_import_export(root, path, communities)
+            out["import_export"] = timed_cpu(lambda: run_import_export(root, path, communities))
             out["import_export"]["in_db"] = Record.objects.count()
             print(f"[{connection.vendor}] django-import-export: {out['import_export']}", flush=True)
 
         if "floor" in only:
             Record.objects.all().delete()
-            out["floor"] = run_floor(root, path, communities)
+            out["floor"] = timed_cpu(lambda: run_floor(root, path, communities))
             out["floor"]["in_db"] = Record.objects.count()
             print(f"[{connection.vendor}] floor: {out['floor']}", flush=True)
         return out
@@ -401,6 +364,33 @@ def bench(rows: int, database: str, admin_url: str | None, only: tuple = WAYS, k
         if drop is not None:
             drop()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """(this process's CPU, the database server's CPU for this connection): on a loaded machine the
+    sum is a fairer measure than wall time. The server's share is read from /proc for a local
+    PostgreSQL backend; SQLite runs inside this process (0)."""
+    from django.db import connection
+
+    server = 0.0
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            server = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except OSError:
+            server = float("nan")  # not a local server
+    return time.process_time(), server
+
+
+def timed_cpu(call) -> dict:
+    before = cpu_seconds()
+    out = call()
+    after = cpu_seconds()
+    out["cpu_s"], out["db_cpu_s"] = after[0] - before[0], after[1] - before[1]
+    return out
 
 
 def report(out: dict) -> str:
@@ -423,27 +413,32 @@ def report(out: dict) -> str:
         ratios.append(f"ours / floor = {rate['ours'] / rate['floor']:.2f}x (target >= 0.6)")
     if ratios:
         lines.append("  " + "   ".join(ratios))
+    cpu = {k: out[k]["cpu_s"] + out[k]["db_cpu_s"] for k in ("ours", "import_export", "floor")
+           if k in out and "cpu_s" in out[k]}
+    if cpu:
+        lines.append("  CPU (this process + database server): "
+                     + ", ".join(f"{k} {v:.1f} s" for k, v in cpu.items()))
+        cpu_ratios = []
+        if "ours" in cpu and "import_export" in cpu:
+            cpu_ratios.append(f"ours / import-export = {cpu['import_export'] / cpu['ours']:.2f}x")
+        if "ours" in cpu and "floor" in cpu:
+            cpu_ratios.append(f"ours / floor = {cpu['floor'] / cpu['ours']:.2f}x")
+        if cpu_ratios:
+            lines.append("  by CPU: " + "   ".join(cpu_ratios) + f"   (load average {os.getloadavg()[0]:.1f})")
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--database", choices=["sqlite", "postgresql", "auto"], default="auto",
-                        help="auto: SQLite, and PostgreSQL too when DATABASE_URL points at one")
+    add_database_option(parser)
     parser.add_argument("--only", default=",".join(WAYS),
                         help="comma-separated ways to run (ours, import-export, floor); all by default")
     parser.add_argument("--file", default="", help="keep the generated workbook here and reuse it if it exists")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # internal: one database per process
     args = parser.parse_args(argv)
-    admin_url = os.environ.get("DATABASE_URL", "")
-    if args.database == "auto":
-        databases = ["sqlite"] + (["postgresql"] if admin_url.startswith("postgres") else [])
-    else:
-        databases = [args.database]
+    databases, admin_url = choose_databases(parser, args.database)
     if args.one or len(databases) == 1:
-        if databases[0] == "postgresql" and not admin_url.startswith("postgres"):
-            parser.error("--database postgresql needs DATABASE_URL=postgres://... (the admin connection)")
         only = tuple(w.strip() for w in args.only.split(",") if w.strip())
         if set(only) - set(WAYS):
             parser.error(f"--only takes {', '.join(WAYS)}")

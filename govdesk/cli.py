@@ -8,7 +8,7 @@ import sys
 ALIASES = {"import": "import_table", "export": "export_table"}
 # two-word commands: `govdesk veterans sync-client ...` runs `veterans_sync_client ...`
 SUBCOMMANDS = {("veterans", "sync-client"): "veterans_sync_client", ("veterans", "rollup"): "veterans_rollup",
-               ("veterans", "prune-uploads"): "veterans_prune_uploads"}
+               ("veterans", "prune-uploads"): "veterans_prune_uploads", ("invest", "escalate"): "invest_escalate"}
 
 
 def main(argv: list[str] | None = None) -> None:

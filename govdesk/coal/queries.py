@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from govdesk.core import personal
 from govdesk.core.models import OrgUnit
+from govdesk.core.periods import day_start
 from govdesk.core.reach import CHANGE, VIEW, paths_for, subtree_q
 
 from .models import (
@@ -305,7 +306,7 @@ def overview_card(user) -> dict | None:
     today = timezone.localdate()
     week_start = today - timedelta(days=today.weekday())
     week_inspections = Inspection.objects.restrict(user, VIEW).filter(
-        inspected_at__date__gte=week_start).count()
+        inspected_at__gte=day_start(week_start)).count()
     rects = Rectification.objects.restrict(user, VIEW).filter(status=Rectification.Status.OPEN)
     overdue = rects.filter(deadline__lt=today).count()
     figures = [("本周检查", week_inspections), ("整改中", rects.count() - overdue), ("逾期整改", overdue)]
@@ -364,7 +365,6 @@ def weekly_kind():
 
 def weekly_summary(user, street, week_start) -> dict:
     """A street's week from the ledger: what the street confirms and reports upward."""
-    from .services import day_start
     start, end = day_start(week_start), day_start(week_start + timedelta(days=7))
     week_end = week_start + timedelta(days=6)
     inspections = Inspection.objects.restrict(user, VIEW).filter(

@@ -20,6 +20,7 @@ from govdesk.core import personal
 from govdesk.core.audit import Entry, audit, audit_many, diff
 from govdesk.core.errors import Conflict, Forbidden, NotInReach, ServiceError
 from govdesk.core.models import AuditEvent, Membership, OrgUnit
+from govdesk.core.periods import day_start
 from govdesk.core.reach import CHANGE, Role, paths_for, require, require_unit
 from govdesk.core.services import todo_close, todo_open
 
@@ -59,8 +60,6 @@ def today() -> date:
     return timezone.localdate()
 
 
-def day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _text(value, *, field: str, label: str, max_length: int, required: bool = False) -> str:
@@ -174,9 +173,14 @@ def place_create(*, actor, community: OrgUnit, name: str, kind: str, address: st
         raise ServiceError(f"「{community.name}」已撤销", fields={"community": "该社区已撤销"})
     fields = _place_fields(name=name, kind=kind, address=address, contact_name=contact_name,
                            contact_phone=contact_phone)
+    duplicate = ServiceError(f"「{community.name}」已有同名同地址的点位", fields={"name": "同名同地址的点位已存在"})
     if Place.objects.filter(community=community, name=fields["name"], address=fields["address"]).exists():
-        raise ServiceError(f"「{community.name}」已有同名同地址的点位", fields={"name": "同名同地址的点位已存在"})
-    place = Place.objects.create(street=community.parent, community=community, **fields)
+        raise duplicate
+    try:
+        with transaction.atomic():
+            place = Place.objects.create(street=community.parent, community=community, **fields)
+    except IntegrityError:  # the same form submitted twice at once: the other one created it
+        raise duplicate from None
     audit(actor=actor, action=A.CREATE, unit=community, obj=place,
           changes={**_snapshot(place, PLACE_AUDITED), "community": community.pk})
     return place
@@ -901,6 +905,8 @@ def task_assign(*, actor, task: CampaignTask, assignee) -> CampaignTask:
     if assignee is not None and not _assignable(assignee, task):
         raise ServiceError("只能分派给本街道的工作人员", fields={"assignee": "只能分派给本街道的工作人员"})
     before = task.assignee_id
+    if before == getattr(assignee, "pk", None):
+        return task  # already so (a double submit): nothing to change or audit
     task.assignee = assignee
     task.save(update_fields=["assignee"])
     audit(actor=actor, action=A.UPDATE, unit=task.community, obj=task, verb="assign",

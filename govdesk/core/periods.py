@@ -1,4 +1,13 @@
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+
+from django.utils import timezone
+
+
+def day_start(day: date) -> datetime:
+    """The first instant of a local (Asia/Shanghai) day. Filter timestamps with
+    ``at__gte=day_start(d)`` rather than ``at__date__gte=d``: the latter casts every row's
+    timestamp and cannot use the index on it."""
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def period_start_of(period: str, day: date) -> date:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from . import personal
 from .models import AuditEvent, Membership, OrgUnit, PeriodicReport, ReportKind, Todo, User, users_in_reach
+from .periods import day_start
 from .reach import VIEW
 
 
@@ -75,9 +76,9 @@ def audit_events(user, *, actor: str = "", unit: OrgUnit | None = None, object_t
     if action:
         qs = qs.filter(action=action)
     if since:
-        qs = qs.filter(at__date__gte=since)
+        qs = qs.filter(at__gte=day_start(since))
     if until:
-        qs = qs.filter(at__date__lte=until)
+        qs = qs.filter(at__lt=day_start(until + timedelta(days=1)))
     return qs
 
 
@@ -92,7 +93,7 @@ def overview_core(user) -> dict:
     by_kind = dict(units.values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
     today = timezone.localdate()
     days = [today - timedelta(days=n) for n in range(13, -1, -1)]
-    events = AuditEvent.objects.restrict(user, VIEW).filter(at__date__gte=days[0])
+    events = AuditEvent.objects.restrict(user, VIEW).filter(at__gte=day_start(days[0]))
     per_day = {row["day"]: row["n"] for row in
                events.annotate(day=TruncDate("at")).values("day").annotate(n=Count("id")).order_by()}
     return {

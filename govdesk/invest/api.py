@@ -379,7 +379,6 @@ def project_move(request, project_id: int, payload: MoveIn):
 def appeal_list(request, status: str = "open", category: str = "", overdue: bool = False):
     from django.utils import timezone
     today = timezone.localdate()
-    services.appeals_escalate(today=today, appeals=Appeal.objects.restrict(request.user, VIEW))
     qs = queries.appeals_visible(request.user, status=status, category=category, overdue=overdue, today=today)
     return list(qs.order_by("due_on", "id")[:500])
 

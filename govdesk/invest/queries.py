@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
@@ -14,6 +14,7 @@ from govdesk.core import personal
 from govdesk.core import queries as core_queries
 from govdesk.core.errors import NotInReach
 from govdesk.core.models import OrgUnit, PeriodicReport
+from govdesk.core.periods import day_start
 from govdesk.core.reach import OFFICERS, READ_ONLY_ROLES, VIEW, get_in_reach, memberships_of, paths_for
 
 from .models import (
@@ -33,12 +34,6 @@ from .models import (
     parent_path,
 )
 from .services import BUILDING_FIELDS, PARCEL_FIELDS, carrier_report_kind, name_key, overdue_q
-
-
-def day_start(day: date) -> datetime:
-    """The first instant of a local (Asia/Shanghai) day."""
-    return timezone.make_aware(datetime.combine(day, time.min))
-
 
 # --- firms ------------------------------------------------------------------------------------------
 

@@ -1,3 +1,4 @@
+import io
 from datetime import date
 
 import pytest
@@ -118,11 +119,21 @@ def test_an_upload_through_the_page_unlocks_signing(desk, records, client_for, u
     assert Document.objects.filter(project=project).count() == 1
 
 
-def test_viewing_the_appeals_list_escalates_what_is_overdue(desk, records, client_for):
+def test_reading_the_appeals_list_writes_nothing_and_the_periodic_command_escalates(desk, records, client_for):
+    from django.core.management import call_command
+
+    from govdesk.core.models import AuditEvent
+
     Appeal.objects.filter(pk=records["appeal"].pk).update(due_on=date(2020, 1, 1))
-    response = client_for(desk.world.dept_officer).get(reverse("invest:appeals"))
-    assert "1 件诉求已逾期，已升级至考核督察组督办" in response.content.decode()
+    events = AuditEvent.objects.count()
+    for user in (desk.world.dept_officer, desk.world.supervisor):
+        assert client_for(user).get(reverse("invest:appeals")).status_code == 200
+        assert client_for(user).get("/api/v1/invest/appeals").status_code == 200
+    assert Appeal.objects.get(pk=records["appeal"].pk).escalated_at is None
+    assert AuditEvent.objects.count() == events
+    call_command("invest_escalate", stdout=io.StringIO())
     assert Appeal.objects.get(pk=records["appeal"].pk).escalated_at is not None
+    assert AuditEvent.objects.filter(verb="escalate", object_id=str(records["appeal"].pk)).count() == 1
 
 
 def test_a_task_is_assigned_from_the_agenda(desk, records, client_for):
@@ -227,7 +238,7 @@ def test_the_administrator_names_the_lead_unit_on_the_settings_page(world, clien
 def test_a_project_is_corrected_on_its_edit_page_and_bad_input_stays_on_the_form(desk, records, client_for):
     w, project = desk.world, records["project"]
     url = reverse("invest:project_edit", args=[project.pk])
-    assert_status_matrix(client_for, [(w.dept_officer, url, 200), (w.supervisor, url, 200), (w.officer_a, url, 404),
+    assert_status_matrix(client_for, [(w.dept_officer, url, 200), (w.supervisor, url, 403), (w.officer_a, url, 404),
                                       (desk.member, url, 404)])
     client = client_for(w.dept_officer)
     assert "修改项目信息" in client.get(reverse("invest:project", args=[project.pk])).content.decode()

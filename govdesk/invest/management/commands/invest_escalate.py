@@ -1,5 +1,6 @@
-"""`govdesk invest_escalate [--date YYYY-MM-DD]`: escalate every overdue appeal to the assessment and
-supervision group (run daily from cron; the appeals list runs the same check when it is viewed)."""
+"""`govdesk invest escalate [--date YYYY-MM-DD]` (also `govdesk invest_escalate`): escalate every overdue
+appeal to the assessment and supervision group. Run it from cron, shortly after midnight and then hourly;
+reading the appeals list or the API never escalates (a read writes nothing)."""
 
 from datetime import date
 
