@@ -271,7 +271,7 @@ ROUTES: dict[str, Spec] = {
     "govdesk_mall_api_my_offers": Spec(read=EVERYONE | S(BUYER, SELLER)),
     "govdesk_mall_api_offer_update": Spec(write=S(ADMIN, SELLER), kinds={"offer_id": "mall.offer"}),
     "govdesk_mall_api_cart_list": Spec(read=EVERYONE | S(BUYER, SELLER)),
-    "govdesk_mall_api_cart_add": Spec(write=S(BUYER)),
+    "govdesk_mall_api_cart_add": Spec(write=S(BUYER), body_kinds={"offer_id": "mall.offer"}),
     "govdesk_mall_api_cart_negotiation_open": Spec(write=NOBODY),
     "govdesk_mall_api_cart_set": Spec(write=S(BUYER), kinds={"line_id": "mall.cartline"}),
     "govdesk_mall_api_order_place": Spec(write=NOBODY),
