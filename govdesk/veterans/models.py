@@ -485,8 +485,10 @@ class Progress(VeteransScoped):
 
     class Meta:
         verbose_name = "采集进度汇总"
+        # the unit before the day: the dashboard reads each reachable community's last 14 days of
+        # the daily grain; with the day first, every community scanned the whole range (22 ms at 200k)
         constraints = [models.UniqueConstraint(
-            fields=["grain", "day", "org_unit", "point_key", "collector_key", "category_key"],
+            fields=["grain", "org_unit", "day", "point_key", "collector_key", "category_key"],
             name="veterans_progress_key")]
 
 
