@@ -28,6 +28,7 @@ from .models import (
     HqGroup,
     Industry,
     Meeting,
+    Office,
     Parcel,
     Project,
     Squad,
@@ -190,12 +191,14 @@ class ProjectOut(Schema):
 
     @staticmethod
     def resolve_stall(obj):
+        if hasattr(obj, "stall"):  # a list works it out once for all its rows (project_list)
+            return obj.stall
         from django.utils import timezone
         return queries.stall_level(obj, timezone.localdate())
 
     @staticmethod
     def resolve_firm_ids(obj):
-        return sorted(obj.firms.values_list("id", flat=True))
+        return sorted(firm.pk for firm in obj.firms.all())
 
 
 class ProjectPage(Schema):
@@ -343,7 +346,12 @@ def activity_create(request, firm_id: int, payload: ActivityIn):
 def project_list(request, q: str = "", stage: str = "", industry: str = "", hq_group: str = "", stall: str = ""):
     qs = queries.projects_visible(request.user, search=q, stage=stage, industry=industry, hq_group=hq_group,
                                   stall=stall)
-    page = keyset_page(qs, request.GET, sorts={"moved": "moved_at", "name": "name"}, default="moved")
+    page = keyset_page(qs.prefetch_related("firms"), request.GET, sorts={"moved": "moved_at", "name": "name"},
+                       default="moved")
+    from django.utils import timezone
+    today, office = timezone.localdate(), Office.current()
+    for project in page.rows:
+        project.stall = queries.stall_level(project, today, office)
     return {"items": page.rows, "next": _next(page)}
 
 

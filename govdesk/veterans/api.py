@@ -150,7 +150,7 @@ def category_list(request):
 @router.get("/records", response=list[RecordOut])
 def record_list(request, status: str = "", after_id: int = 0, limit: int = 100):
     qs = queries.records_visible(request.user, status=status).filter(id__gt=after_id).order_by("id")
-    return list(qs.select_related("category")[: max(1, min(limit, 500))])
+    return list(qs.select_related("category").prefetch_related("attachments")[: max(1, min(limit, 500))])
 
 
 # declared before "/records/{record_uuid}", which would otherwise take "sync" as a record id
@@ -168,7 +168,8 @@ def record_sync(request, payload: SyncIn):
 
 @router.get("/records/{record_uuid}", response=RecordOut)
 def record_get(request, record_uuid: UUID):
-    return get_in_reach(Record.objects.select_related("category"), request.user, VIEW, uuid=record_uuid)
+    return get_in_reach(Record.objects.select_related("category").prefetch_related("attachments"), request.user, VIEW,
+                        uuid=record_uuid)
 
 
 @router.post("/records/{record_uuid}/attachments", response={200: AttachmentResult, 201: AttachmentResult})

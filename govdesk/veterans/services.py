@@ -309,7 +309,7 @@ def _your_version(cleaned_or_data: dict, base_version) -> dict:
 # --- records -------------------------------------------------------------------------------
 
 def _attachments_missing(record: Record) -> list[str]:
-    have = set(record.attachments.values_list("kind", flat=True))
+    have = {a.kind for a in record.attachments.all()}  # a list prefetches them (api.record_list)
     return [k for k in record.declared_attachments if k not in have]
 
 

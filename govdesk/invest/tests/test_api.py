@@ -367,3 +367,31 @@ def test_the_pitch_sheet_downloads_as_a_pdf_within_reach(desk, settings, tmp_pat
     no_font = token_client(w.officer_a)("get", f"/pitch/parcel/{a3.pk}/pdf")
     assert no_font.status_code == 503 and no_font.json()["code"] == "no_font"
     assert "服务器未安装中文字体" in no_font.json()["message"]
+
+
+def test_the_project_list_costs_the_same_queries_for_one_project_or_many(desk, client_for):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(desk.world.dept_officer)
+    group = HqGroup.objects.get(name="招商组").pk
+
+    def add(n):
+        firm = desk.firm(f"列表公司{n}")
+        assert post(client, "/api/v1/invest/projects", {
+            "unit_id": desk.world.department.pk, "name": f"列表项目{n}", "firm_ids": [firm.pk], "industry": "hq",
+            "planned_investment": "100", "hq_group_id": group, "leader": "李副区长"}).status_code == 201
+
+    def listed():
+        with CaptureQueriesContext(connection) as ctx:
+            body = client.get("/api/v1/invest/projects").json()
+        return len(ctx.captured_queries), body["items"]
+
+    add(0)
+    one, items = listed()
+    assert items[0]["stall"] == "green" and len(items[0]["firm_ids"]) == 1
+    for n in range(1, 6):
+        add(n)
+    many, items = listed()
+    assert len(items) == 6 and all(len(i["firm_ids"]) == 1 for i in items)
+    assert many == one  # no query per project (firms and the stall thresholds are read once)

@@ -131,3 +131,26 @@ def test_another_streets_record_is_404_for_a_device(vets, device):
 def test_categories_are_listed_for_devices(vets, device):
     names = [c["name"] for c in device.get("/api/v1/veterans/categories").json()]
     assert names[:3] == ["退役士兵", "军队转业干部", "军队离退休干部和退休士官"] and len(names) == 12
+
+
+def test_the_record_list_costs_the_same_queries_for_one_record_or_many(vets, device):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def send(seq, attachments=()):
+        body = {"uuid": str(uuid.uuid4()), "data": payload(vets, id_number=id_number(seq=seq)),
+                "attachments": list(attachments)}
+        assert device.post_json("/records/sync", body).status_code == 201
+
+    def listed():
+        with CaptureQueriesContext(connection) as ctx:
+            body = device.get("/api/v1/veterans/records").json()
+        return len(ctx.captured_queries), body
+
+    send(1, ["id_card"])
+    one, body = listed()
+    assert body[0]["missing_attachments"] == ["id_card"] and not body[0]["complete"]
+    for seq in range(2, 7):
+        send(seq)
+    many, body = listed()
+    assert len(body) == 6 and many == one  # no query per record (attachments prefetched)
