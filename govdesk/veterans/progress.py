@@ -41,7 +41,6 @@ G = Progress.Grain
 STATES = ("collected", "returned", "reviewed", "archived")  # the count columns, one per state
 COUNTED = frozenset(STATES)
 KEY = ("grain", "day", "street_id", "org_unit_id", "point_key", "collector_key", "category_key")
-BEHIND_SHARE = 0.8  # a street below 80 % of the overall pace is behind
 
 
 # --- keeping the rollup --------------------------------------------------------------------------
@@ -219,19 +218,8 @@ def dashboard(user, *, days: int = 14, today: date | None = None) -> dict:
             for k, v in figures.items():
                 item[k] += v
 
-    streets = streets_of(user)
-    expected = dict(ExpectedBase.objects.restrict(user, VIEW).values_list("org_unit", "expected"))
-    street_rows = []
-    for street in streets:
-        c = by_street.get(street.pk, _zero())
-        exp = expected.get(street.pk, 0)
-        street_rows.append({"unit": street, "expected": exp, **c,
-                            "percent": round(c["collected"] * 100 / exp, 1) if exp else None})
-    total_expected = sum(r["expected"] for r in street_rows)
-    total = {k: sum(r[k] for r in street_rows) for k in ("collected", "reviewed", "archived")}
-    overall = round(total["collected"] * 100 / total_expected, 1) if total_expected else None
-    for row in street_rows:
-        row["behind"] = overall is not None and row["percent"] is not None and row["percent"] < overall * BEHIND_SHARE
+    from .queries import street_figures
+    street_rows, total_expected, total, overall = street_figures(user, streets_of(user), by_street)
 
     points = CollectionPoint.objects.restrict(user, VIEW).select_related("org_unit").order_by("org_unit__path", "name")
     point_rows = [{"point": p, **by_point.get(p.pk, _zero())} for p in points]

@@ -164,24 +164,34 @@ def _counts(qs, key: str) -> dict:
     return out
 
 
+BEHIND_SHARE = 0.8  # a street below 80 % of the overall pace is behind
+
+
+def street_figures(user, streets, by_street: dict) -> tuple[list[dict], int, dict, float | None]:
+    """Each street's counts against its expected base, the totals, the overall percentage, and
+    the streets behind it flagged — the same for the rollup dashboard and the live aggregate."""
+    zero = {"collected": 0, "reviewed": 0, "archived": 0}
+    expected = dict(ExpectedBase.objects.restrict(user, VIEW).values_list("org_unit", "expected"))
+    rows = []
+    for street in streets:
+        c = by_street.get(street.pk, zero)
+        exp = expected.get(street.pk, 0)
+        rows.append({"unit": street, "expected": exp, **c,
+                     "percent": round(c["collected"] * 100 / exp, 1) if exp else None})
+    total_expected = sum(r["expected"] for r in rows)
+    total = {k: sum(r[k] for r in rows) for k in zero}
+    overall = round(total["collected"] * 100 / total_expected, 1) if total_expected else None
+    for row in rows:
+        row["behind"] = overall is not None and row["percent"] is not None and row["percent"] < overall * BEHIND_SHARE
+    return rows, total_expected, total, overall
+
+
 def progress(user, *, days: int = 14, today: date | None = None) -> dict:
     """Collected / reviewed / archived per street (against the expected base), per point,
     per collector and per day — all from the user's reach."""
     records = Record.objects.restrict(user, VIEW)
     streets = list(streets_in_reach(user))
-    by_street = _counts(records, "street")
-    expected = dict(ExpectedBase.objects.restrict(user, VIEW).values_list("org_unit", "expected"))
-    street_rows = []
-    for street in streets:
-        c = by_street.get(street.pk, {"collected": 0, "reviewed": 0, "archived": 0})
-        exp = expected.get(street.pk, 0)
-        street_rows.append({"unit": street, "expected": exp, **c,
-                            "percent": round(c["collected"] * 100 / exp, 1) if exp else None})
-    total_expected = sum(r["expected"] for r in street_rows)
-    total = {k: sum(r[k] for r in street_rows) for k in ("collected", "reviewed", "archived")}
-    overall = round(total["collected"] * 100 / total_expected, 1) if total_expected else None
-    for row in street_rows:
-        row["behind"] = overall is not None and row["percent"] is not None and row["percent"] < overall * 0.8
+    street_rows, total_expected, total, overall = street_figures(user, streets, _counts(records, "street"))
     by_point = _counts(records, "point")
     point_rows = [{"point": p, **by_point.get(p.pk, {"collected": 0, "reviewed": 0, "archived": 0})}
                   for p in points_visible(user)]
