@@ -1,5 +1,5 @@
 """The mall's demo: ~150 categories (56 mall, 90 encouraged), eight suppliers, a few
-hundred products with reference prices, ~12,000 orders over ten months (about 15
+thousand products with reference prices (some updated lately), ~12,000 orders over ten months (about 15
 million yuan), negotiated savings, and planted split purchases, over-price and
 outside-catalogue orders for the supervision sweep to find. Seeded in bulk
 (``bulk_create`` + ``audit_many``) so it stays fast."""
@@ -51,6 +51,9 @@ GOODS = [
     ("清洁用品", "套", 80), ("劳保用品", "套", 150), ("茶水柜", "个", 1300), ("书架", "个", 700), ("白板", "块", 260),
 ]
 VARIANTS = ["", "（节能型）", "（国产）", "（环保型）"]
+SERIES = ["标准款", "商务款", "经济款", "高配款", "升级款", "静音款", "节能款", "轻薄款", "加厚款", "大容量款",
+          "入门款", "专业款"]
+PRODUCTS_PER_CATEGORY = {"mall": 36, "encouraged": 12}
 BRANDS = ["联想", "华为", "得力", "晨光", "惠普", "格力", "美的", "海尔", "爱普生", "齐心", "奥图码", "TCL"]
 SUPPLIERS = ["京东政企", "苏宁易购政企", "得力集团", "晨光科力普", "国美政企", "齐心商用", "欧菲斯办公", "史泰博"]
 
@@ -98,20 +101,34 @@ def seed(context: dict) -> None:
         if not (category.is_mall or category.is_encouraged):
             continue
         base = GOODS[int(category.code[1:]) % len(GOODS) - 1]
-        for _ in range(4 if category.is_mall else 2):
+        for k in range(PRODUCTS_PER_CATEGORY["mall" if category.is_mall else "encouraged"]):
             brand = rng.choice(BRANDS)
+            name = f"{base[0]}{SERIES[k % len(SERIES)]}"
             reference = Decimal(base[2] * rng.uniform(0.8, 1.25)).quantize(Decimal("1"))
             products.append(Product(
-                org_unit=district, category=category, name=category.name, brand=brand,
-                model=f"{brand[:1]}{rng.randint(100, 9999)}", unit=base[1], specs="符合政府采购节能环保要求",
-                initials=pinyin_of(f"{brand}{category.name}")[1][:200], reference_price=reference,
-                reference_date=today - timedelta(days=rng.randint(5, 60)), reference_source=rng.choice(
-                    ["京东", "苏宁", "天猫", "价格监测中心"])))
+                org_unit=district, category=category, name=name, brand=brand,
+                model=f"{pinyin_of(brand)[1].upper()}-{rng.randint(100, 9999)}", unit=base[1],
+                specs="符合政府采购节能环保要求", initials=services.product_initials(brand, name),
+                reference_price=reference, reference_date=today - timedelta(days=rng.randint(305, 330)),
+                reference_source=rng.choice(["京东", "苏宁", "天猫", "价格监测中心"])))
     Product.objects.bulk_create(products, batch_size=500)
     products = list(Product.objects.filter(org_unit=district).select_related("category"))
-    ReferencePrice.objects.bulk_create([
-        ReferencePrice(product=p, price=p.reference_price, observed_on=p.reference_date, source=p.reference_source,
-                       recorded_by=admin) for p in products], batch_size=500)
+    references = [ReferencePrice(product=p, price=p.reference_price, observed_on=p.reference_date,
+                                 source=p.reference_source, recorded_by=admin) for p in products]
+    # One product in ten was priced again lately, a little lower (the market fell): the newer price
+    # is its reference from that day on; older orders are still judged by the older one.
+    repriced = rng.sample(products, len(products) // 10)
+    for p in repriced:
+        p.reference_price = (p.reference_price * Decimal(rng.uniform(0.93, 0.99))).quantize(Decimal("1"))
+        p.reference_date, p.reference_source = today - timedelta(days=rng.randint(20, 90)), "价格监测中心"
+        references.append(ReferencePrice(product=p, price=p.reference_price, observed_on=p.reference_date,
+                                         source=p.reference_source, recorded_by=admin))
+    Product.objects.bulk_update(repriced, ["reference_price", "reference_date", "reference_source"], batch_size=500)
+    ReferencePrice.objects.bulk_create(references, batch_size=500)
+    history: dict[int, list[tuple]] = {}  # product -> [(observed_on, reference id)], oldest first
+    for r in sorted(ReferencePrice.objects.filter(product__org_unit=district).values_list(
+            "product_id", "observed_on", "id")):
+        history.setdefault(r[0], []).append(r[1:])
     entries += [Entry(action=A.CREATE, unit=district, obj=p, verb="demo",
                       changes={"category": p.category.code, "reference": p.reference_price}) for p in products]
 
@@ -178,7 +195,8 @@ def seed(context: dict) -> None:
         placed_at = _aware(day, rng.randint(8, 17))
         order = Order(org_unit=unit, supplier_id=offer.supplier_id, category_id=offer.product.category_id,
                       list_total=amount, total=amount, placed_at=placed_at, placed_on=day, day=day_number(day),
-                      status=status, placed_by=users.get("caigou") if unit.name == "财政局" else None)
+                      status=status, placed_by=users.get("caigou") if unit.name == "财政局" else None,
+                      sent_at=placed_at)
         if status not in ("placed", "cancelled"):
             order.confirmed_at = placed_at + timedelta(hours=5)
         if status in ("shipped", "accepted", "settled"):
@@ -190,8 +208,9 @@ def seed(context: dict) -> None:
         if status == "cancelled":
             order.cancelled_at, order.cancel_reason = placed_at + timedelta(days=1), "需求变更"
         orders.append(order)
+        in_force = [pk for observed_on, pk in history[offer.product_id] if observed_on <= day]
         lines.append(OrderLine(offer=offer, product=offer.product, quantity=quantity, list_price=price,
-                               list_amount=amount, amount=amount))
+                               list_amount=amount, amount=amount, reference_id=in_force[-1] if in_force else None))
     Order.objects.bulk_create(orders, batch_size=1000)
     for order, line in zip(orders, lines, strict=True):
         line.order = order

@@ -57,7 +57,8 @@ def catalogue_search(user, *, q: str = "", category: str = "", encouraged: str =
         lowered = q.lower()
         qs = qs.filter(Q(product__name__icontains=q) | Q(product__brand__icontains=q) | Q(product__model__icontains=q)
                        | Q(product__category__name__icontains=q) | Q(product__category__code__iexact=q)
-                       | Q(product__initials__startswith=lowered) | Q(product__category__initials__startswith=lowered))
+                       | Q(product__initials__startswith=lowered) | Q(product__initials__contains=f" {lowered}")
+                       | Q(product__category__initials__startswith=lowered))
     if category.isdigit():
         qs = qs.filter(product__category_id=int(category))
     if encouraged == "1":
@@ -114,6 +115,16 @@ def orders_visible(user, *, status: str = "", q: str = ""):
         qs = qs.filter(status=status)
     if q:
         qs = qs.filter(Q(org_unit__name__icontains=q) | Q(supplier__name__icontains=q) | Q(category__name__icontains=q))
+    return qs
+
+
+def negotiations_visible(user, *, status: str = ""):
+    """Every negotiation the user may see (the buyer's unit, the supplier), newest first;
+    those on a cart that never became an order too."""
+    qs = (Negotiation.objects.restrict(user, VIEW)
+          .select_related("org_unit", "supplier", "category", "order", "buyer").order_by("-opened_at", "-id"))
+    if status:
+        qs = qs.filter(status=status)
     return qs
 
 
@@ -269,7 +280,7 @@ def figures_live(user) -> dict:
     """The same figures aggregated live over the orders: what the rollups replaced. Kept for
     the tests (rollups == live) and the benchmark (rollups vs live). Sums are rounded to the
     fen: SQLite adds decimals as floats."""
-    live = Order.objects.restrict(user, VIEW).exclude(status=Order.Status.CANCELLED)
+    live = Order.objects.restrict(user, VIEW).exclude(status__in=rollups.NOT_COUNTED)
     sums = {"n": Count("id"), "amount": Sum("total"), "savings": Sum("savings")}
 
     def money(row: dict) -> dict:

@@ -34,6 +34,7 @@ from django.db.models.functions import Cast, ExtractYear, TruncMonth
 from .models import CategoryRollup, FiguresVersion, MonthRollup, Order
 
 VALUES = ("orders", "amount_fen", "savings_fen")
+NOT_COUNTED = (Order.Status.CANCELLED, Order.Status.PENDING)  # what ``contribution`` leaves out
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,9 @@ def fen(value) -> int:
 
 
 def contribution(order: Order) -> Contribution | None:
-    """What ``order`` adds to the figures as it stands (nothing once cancelled)."""
-    if order.status == Order.Status.CANCELLED:
+    """What ``order`` adds to the figures as it stands: nothing while it waits for the unit's
+    approval (its supplier does not see it yet) and nothing once cancelled."""
+    if order.status in (Order.Status.CANCELLED, Order.Status.PENDING):
         return None
     return Contribution(order.placed_on.replace(day=1), order.org_unit_id, order.supplier_id, order.category_id,
                         (1, fen(order.total), fen(order.savings)))
@@ -121,14 +123,14 @@ def month_and_year():
 
 def live_months(orders=None):
     """The live aggregates the rollups stand for (also what ``rebuild`` reads)."""
-    orders = (Order.objects.all() if orders is None else orders).exclude(status=Order.Status.CANCELLED)
+    orders = (Order.objects.all() if orders is None else orders).exclude(status__in=NOT_COUNTED)
     month, _year = month_and_year()
     return (orders.annotate(m=month).values("m", "org_unit_id", "supplier_id")
             .annotate(n=Count("id"), amount=Sum("total"), savings=Sum("savings")).order_by())
 
 
 def live_categories(orders=None):
-    orders = (Order.objects.all() if orders is None else orders).exclude(status=Order.Status.CANCELLED)
+    orders = (Order.objects.all() if orders is None else orders).exclude(status__in=NOT_COUNTED)
     _month, year = month_and_year()
     return (orders.annotate(y=year).values("y", "org_unit_id", "supplier_id", "category_id")
             .annotate(n=Count("id"), amount=Sum("total"), savings=Sum("savings")).order_by())

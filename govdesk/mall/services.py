@@ -221,7 +221,7 @@ def product_create(*, actor, category: Category, name: str, brand: str = "", mod
     brand, model = personal.fold(brand or "").strip()[:100], personal.fold(model or "").strip()[:100]
     product = Product.objects.create(org_unit=category.org_unit, category=category, name=name, brand=brand,
                                      model=model, unit=(unit or "件").strip()[:16], specs=(specs or "").strip(),
-                                     initials=pinyin_of(f"{brand}{name}")[1][:200])
+                                     initials=product_initials(brand, name))
     audit(actor=actor, action=A.CREATE, unit=category.org_unit, obj=product,
           changes={"category": category.code, "name": name, "brand": brand, "model": model})
     return product
@@ -253,6 +253,23 @@ def _evaluate(offer: Offer, policy: MallPolicy) -> None:
     reason = listing_block_reason(offer.product, offer.list_price, policy)
     offer.status = Offer.Status.BLOCKED if reason else Offer.Status.LISTED
     offer.blocked_reason = reason
+
+
+def product_initials(brand: str, name: str) -> str:
+    """What pinyin search matches a product by: the initials of its name, then of brand and name
+    ("tsjsj lxtsjsj" for 联想 台式计算机): a search matches the start of either word."""
+    name_only = pinyin_of(name)[1]
+    words = [name_only, pinyin_of(f"{brand}{name}")[1]] if brand else [name_only]
+    return " ".join(words)[:200]
+
+
+def current_references(product_ids) -> dict[int, int]:
+    """Each product's reference in force (the one copied to the product: the latest observed)."""
+    found: dict[int, int] = {}
+    for product_id, pk in (ReferencePrice.objects.filter(product_id__in=product_ids)
+                           .order_by("product_id", "-observed_on", "-id").values_list("product_id", "pk")):
+        found.setdefault(product_id, pk)
+    return found
 
 
 @transaction.atomic
@@ -287,9 +304,10 @@ def reference_price_record(*, actor, product: Product, price, observed_on: date,
 
 
 @transaction.atomic
-def offer_save(*, actor, supplier: OrgUnit, product: Product, list_price, stock: int) -> Offer:
+def offer_save(*, actor, supplier: OrgUnit, product: Product, list_price, stock: int, relist: bool = False) -> Offer:
     """A supplier offers a product (or changes its price and stock); the listing rule decides
-    whether it is listed, and the reason is kept when it is not."""
+    whether it is listed, and the reason is kept when it is not. An offer the supplier took off
+    the shelf stays off (its price and stock still change) unless ``relist``."""
     require_unit(actor, supplier, {Role.SUPPLIER, Role.DISTRICT_ADMIN}, action_label="维护报价")
     if supplier.kind != OrgUnit.Kind.ENTERPRISE:
         raise ServiceError("只有企业单位可以作为供应商报价")
@@ -304,7 +322,8 @@ def offer_save(*, actor, supplier: OrgUnit, product: Product, list_price, stock:
     if offer is None:
         offer = Offer(product=product, supplier=supplier)
     offer.list_price, offer.stock = price, int(stock)
-    _evaluate(offer, policy_for(supplier))
+    if relist or before is None or before["status"] != Offer.Status.WITHDRAWN:
+        _evaluate(offer, policy_for(supplier))
     offer.save()
     after = {"list_price": offer.list_price, "stock": offer.stock, "status": offer.status}
     if before is None:
@@ -322,6 +341,32 @@ def offer_update(*, actor, offer: Offer, list_price=None, stock=None) -> Offer:
     return offer_save(actor=actor, supplier=offer.supplier, product=offer.product,
                       list_price=offer.list_price if list_price is None else list_price,
                       stock=offer.stock if stock is None else stock)
+
+
+@transaction.atomic
+def offer_withdraw(*, actor, offer: Offer, reason: str = "") -> Offer:
+    """The supplier takes an offer off the shelf: it leaves the catalogue and can no longer be
+    bought (lines already in carts are refused when the order is placed); the orders placed
+    stand. ``offer_relist`` puts it back through the listing rule."""
+    require(actor, offer, CHANGE)
+    offer = Offer.objects.select_for_update().get(pk=offer.pk)
+    if offer.status == Offer.Status.WITHDRAWN:
+        raise Conflict("该报价已下架")
+    before = offer.status
+    offer.status, offer.blocked_reason = Offer.Status.WITHDRAWN, ""
+    offer.save(update_fields=["status", "blocked_reason", "updated_at"])
+    audit(actor=actor, action=A.STATE, unit=offer.supplier, obj=offer, verb="withdraw",
+          changes={"status": [before, offer.status], "reason": reason.strip()})
+    return offer
+
+
+def offer_relist(*, actor, offer: Offer) -> Offer:
+    """Put a withdrawn offer back on the shelf (the listing rule and the admission decide)."""
+    require(actor, offer, CHANGE)
+    if offer.status != Offer.Status.WITHDRAWN:
+        raise Conflict("该报价未下架")
+    return offer_save(actor=actor, supplier=offer.supplier, product=offer.product, list_price=offer.list_price,
+                      stock=offer.stock, relist=True)
 
 
 # --- supplier admission -------------------------------------------------------------------------
@@ -599,6 +644,10 @@ def order_place(*, actor, unit: OrgUnit, lines=None, now=None) -> tuple[list[Ord
         raise NotInReach()
     offers = {o.pk: o for o in Offer.objects.select_for_update(of=("self",)).select_related("product__category", "supplier")
               .filter(pk__in=[line.offer_id for line in cart])}
+    # Then the unit: two purchasers of one unit placing at once take turns here, so each sums the
+    # unit's year with the other's orders in it (the annual limits and the budget hold). NO KEY
+    # UPDATE: rows that merely reference the unit (orders, audit events) are not held up.
+    OrgUnit.objects.select_for_update(no_key=True).filter(pk=unit.pk).first()
     groups: dict[tuple[int, int], list[tuple[CartLine, Offer]]] = defaultdict(list)
     for line in cart:
         offer = offers[line.offer_id]
@@ -637,18 +686,21 @@ def order_place(*, actor, unit: OrgUnit, lines=None, now=None) -> tuple[list[Ord
                 raise ServiceError(text)
             warnings.append(text)
     rule = ApprovalRule.objects.filter(org_unit=unit).first()
+    references = current_references({offer.product_id for offer in offers.values()})
     orders, entries = [], []
     for category, items, total, list_total, agreement in planned:
         supplier = items[0][1].supplier
         status = Order.Status.PENDING if rule is not None and total > rule.threshold else Order.Status.PLACED
         order = Order.objects.create(org_unit=unit, supplier=supplier, category=category, placed_by=actor,
                                      list_total=list_total, total=total, savings=list_total - total, placed_at=now,
-                                     placed_on=today, day=day_number(today), status=status)
+                                     placed_on=today, day=day_number(today), status=status,
+                                     sent_at=now if status == Order.Status.PLACED else None)
         agreed = {int(b["offer"]): Decimal(b["agreed"]) for b in agreement.basket} if agreement else {}
         OrderLine.objects.bulk_create([
             OrderLine(order=order, offer=offer, product=offer.product, quantity=line.quantity,
                       list_price=offer.list_price, list_amount=offer.list_price * line.quantity,
-                      amount=agreed.get(offer.pk, offer.list_price * line.quantity)) for line, offer in items])
+                      amount=agreed.get(offer.pk, offer.list_price * line.quantity),
+                      reference_id=references.get(offer.product_id)) for line, offer in items])
         if agreement:
             Negotiation.objects.filter(pk=agreement.pk).update(order=order)
         for line, offer in items:
@@ -758,8 +810,9 @@ def order_approve(*, actor, order: Order, approve: bool = True, reason: str = ""
         raise Conflict(f"订单当前为「{order.get_status_display()}」，不需要审核")
     now = timezone.now()
     if approve:
-        order.status, order.approved_by, order.approved_at = Order.Status.PLACED, actor, now
-        order.save(update_fields=["status", "approved_by", "approved_at"])
+        order.status, order.approved_by, order.approved_at, order.sent_at = Order.Status.PLACED, actor, now, now
+        order.save(update_fields=["status", "approved_by", "approved_at", "sent_at"])
+        rollups.shift(added=[rollups.contribution(order)])
         audit(actor=actor, action=A.STATE, unit=order.org_unit, obj=order, verb="approve",
               changes={"status": ["pending", "placed"]})
         todo_close(source=order, kind=TODO_APPROVE)
@@ -768,10 +821,8 @@ def order_approve(*, actor, order: Order, approve: bool = True, reason: str = ""
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("请填写退回理由", fields={"reason": "请填写退回理由"})
-    counted = rollups.contribution(order)
     order.status, order.cancelled_at, order.cancel_reason = Order.Status.CANCELLED, now, f"单位审核未通过：{reason}"[:300]
-    order.save(update_fields=["status", "cancelled_at", "cancel_reason"])
-    rollups.shift(removed=[counted])
+    order.save(update_fields=["status", "cancelled_at", "cancel_reason"])  # it never counted: pending
     audit(actor=actor, action=A.STATE, unit=order.org_unit, obj=order, verb="decline",
           changes={"status": ["pending", "cancelled"], "reason": reason})
     _release(order)
@@ -876,7 +927,9 @@ def order_cancel(*, actor, order: Order, reason: str) -> Order:
 
 @transaction.atomic
 def orders_autocancel(*, now=None) -> int:
-    """Cancel orders the supplier has not confirmed within the district's time limit."""
+    """Cancel orders the supplier has not confirmed within the district's time limit. The
+    clock runs from when the order last came to the supplier to confirm: placed, approved by
+    the unit, or back from a negotiation (the supplier cannot confirm while one is open)."""
     now = now or timezone.now()
     expire_negotiations(now=now)
     cancelled = 0
@@ -885,7 +938,8 @@ def orders_autocancel(*, now=None) -> int:
         due = now - timedelta(days=policy.autocancel_days)
         stale = (Order.objects.select_for_update(of=("self",)).select_related("org_unit")
                  .filter(org_unit__path__startswith=policy_unit.path, status=Order.Status.PLACED)
-                 .filter(Q(approved_at__isnull=True, placed_at__lt=due) | Q(approved_at__lt=due)))
+                 .filter(sent_at__lt=due)
+                 .exclude(pk__in=Negotiation.objects.filter(order__isnull=False, closed_at__gte=due).values("order_id")))
         orders = list(stale)
         if not orders:
             continue
@@ -1417,7 +1471,7 @@ def products_import_batch(actor, rows, dry_run):
         if product is None:
             product = Product(org_unit=category.org_unit, category=category, name=name, brand=brand[:100],
                               model=model[:100], unit=description[1], specs=description[2],
-                              initials=pinyin_of(f"{brand}{name}")[1][:200])
+                              initials=product_initials(brand, name))
             new_products[identity] = product
             product_changed = True
         elif editor and identity not in described and product.pk is not None:
@@ -1426,7 +1480,7 @@ def products_import_batch(actor, rows, dry_run):
                 changes = {k: [old, new] for k, old, new in zip(("name", "unit", "specs"), current, description,
                                                                 strict=True) if old != new}
                 product.name, product.unit, product.specs = description
-                product.initials = pinyin_of(f"{product.brand}{product.name}")[1][:200]
+                product.initials = product_initials(product.brand, product.name)
                 changed_products[product.pk] = (product, changes)
                 product_changed = True
         if editor:
@@ -1645,6 +1699,7 @@ def history_orders_import_batch(actor, rows, dry_run):
         if order is None:
             order = Order(source=source, external_no=number, placed_at=placed_at, day=day_number(placed_on),
                           savings=list_total - total, **wanted)
+            order.sent_at = placed_at  # orders of other malls: all went to their suppliers (HISTORY_STATUSES)
             existing[(source, number)] = order
             created.append(order)
             outcomes.append("created")
@@ -1660,6 +1715,7 @@ def history_orders_import_batch(actor, rows, dry_run):
         for key, value in wanted.items():
             setattr(order, key, value)
         order.placed_at, order.day, order.savings = placed_at, day_number(placed_on), list_total - total
+        order.sent_at = order.sent_at or placed_at
         changed.append((order, changes))
         outcomes.append("updated")
 

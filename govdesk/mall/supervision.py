@@ -199,18 +199,19 @@ def frequent_findings(rows: list[dict], policy: MallPolicy) -> list[Flag]:
 
 
 def price_findings(targets, policy: MallPolicy) -> list[Flag]:
-    """A line's price (agreed, or list when not negotiated) above the product's reference
-    price by more than X%; one flag per order, naming its worst line."""
+    """A line's price (agreed, or list when not negotiated) above the market reference in force
+    when the order was placed (``OrderLine.reference``) by more than X%; one flag per order,
+    naming its worst line. A reference recorded later judges later orders only."""
     factor = 1 + policy.price_flag_pct / 100
     # From the orders to their lines in one filter() (one join of the lines: the ceiling and the
     # amount are the same line's), so the targets' own conditions stay on the orders' scan.
-    ceiling = ExpressionWrapper(F("lines__quantity") * F("lines__product__reference_price") * factor,
+    ceiling = ExpressionWrapper(F("lines__quantity") * F("lines__reference__price") * factor,
                                 output_field=MONEY_FIELD)
     lines = (targets.exclude(status=CANCELLED)
-             .filter(lines__product__reference_price__isnull=False, lines__amount__gt=ceiling)
+             .filter(lines__reference__isnull=False, lines__amount__gt=ceiling)
              .values("pk", "org_unit_id", "org_unit__name", "supplier_id", "supplier__name", "category_id",
-                     line_product=F("lines__product__name"), line_reference=F("lines__product__reference_price"),
-                     line_source=F("lines__product__reference_source"), line_reference_date=F("lines__product__reference_date"),
+                     line_product=F("lines__product__name"), line_reference=F("lines__reference__price"),
+                     line_source=F("lines__reference__source"), line_reference_date=F("lines__reference__observed_on"),
                      line_quantity=F("lines__quantity"), line_amount=F("lines__amount"))
              .order_by("pk"))
     worst: dict[int, dict] = {}

@@ -47,9 +47,11 @@ class Mall:
         day = timezone.localdate(now)
         total = Decimal(total)
         order = Order.objects.create(org_unit=unit, supplier=supplier, category=category, list_total=total,
-                                     total=total, placed_at=now, placed_on=day, day=day_number(day), status=status)
+                                     total=total, placed_at=now, placed_on=day, day=day_number(day), status=status,
+                                     sent_at=None if status == "pending" else now)
         OrderLine.objects.create(order=order, offer=offer, product=product, quantity=1, list_price=total,
-                                 list_amount=total, amount=total)
+                                 list_amount=total, amount=total,
+                                 reference_id=services.current_references([product.pk]).get(product.pk))
         return order
 
 

@@ -69,9 +69,12 @@ def test_a_declined_order_is_cancelled_with_the_reason_and_gives_the_stock_back(
 def test_the_suppliers_clock_starts_at_approval(mall, rule):
     order = place(mall, 10)
     Order.objects.filter(pk=order.pk).update(placed_at=timezone.now() - timedelta(days=5))
+    assert services.orders_autocancel() == 0  # pending: not with the supplier yet
     services.order_approve(actor=mall.world.officer_a, order=order)
+    order.refresh_from_db()
+    assert order.sent_at == order.approved_at
     assert services.orders_autocancel() == 0
-    Order.objects.filter(pk=order.pk).update(approved_at=timezone.now() - timedelta(days=4))
+    Order.objects.filter(pk=order.pk).update(sent_at=timezone.now() - timedelta(days=4))
     assert services.orders_autocancel() == 1
 
 
@@ -95,3 +98,23 @@ def test_the_officer_approves_through_the_order_page(mall, rule, client_for):
     client_for(mall.world.officer_a).post(reverse("mall:order_action", args=[order.pk, "approve"]))
     order.refresh_from_db()
     assert order.status == Order.Status.PLACED
+
+
+def test_the_supplier_sees_an_order_only_once_the_unit_has_approved_it(mall, rule, client_for):
+    from govdesk.mall import queries
+
+    waiting, declined = place(mall, 10), place(mall, 12)
+    services.order_approve(actor=mall.world.officer_a, order=declined, approve=False, reason="内部预算另有安排")
+    seller = client_for(mall.seller_x)
+    for order in (waiting, declined):
+        assert seller.get(reverse("mall:order", args=[order.pk])).status_code == 404
+        assert seller.get(f"/api/v1/mall/orders/{order.pk}").status_code == 404
+    listing = seller.get(reverse("mall:orders")).content.decode()
+    assert waiting.number not in listing and "内部预算另有安排" not in listing
+    assert queries.figures(mall.seller_x)["orders"] == 0  # nor in its figures
+    assert client_for(mall.buyer_a).get(reverse("mall:order", args=[waiting.pk])).status_code == 200
+    services.order_approve(actor=mall.world.officer_a, order=waiting)
+    assert seller.get(reverse("mall:order", args=[waiting.pk])).status_code == 200
+    figures = queries.figures(mall.seller_x)
+    assert (figures["orders"], figures["amount"]) == (1, waiting.total)
+    assert figures == queries.figures_live(mall.seller_x)

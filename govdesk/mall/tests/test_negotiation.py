@@ -459,3 +459,34 @@ def test_changing_the_cart_while_the_supplier_accepts_leaves_no_agreement_on_lin
         assert n.bids.filter(action="accept").count() <= 1 and n.bids.filter(action="withdraw").count() == 1
         order = services.order_place(actor=mall.buyer_a, unit=mall.world.street_a)[0][0]
         assert (order.total, order.savings) == (Decimal("330.00"), Decimal("0.00"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_purchasers_of_one_unit_placing_at_once_stay_within_the_annual_limit_and_the_budget(pg_mall):
+    from govdesk.mall.models import UnitBudget
+
+    mall = pg_mall
+    colleague = mall.world.person("buyer_a2", Role.PURCHASER, mall.world.street_a)
+    mall.paper.annual_limit = Decimal("2000")  # each cart alone (1,100 or 1,050) fits, both do not
+    mall.paper.save(update_fields=["annual_limit"])
+    offers = {mall.buyer_a: mall.paper_x, colleague: mall.paper_y}  # two suppliers: no offer row in common
+    for buyer, offer in offers.items():
+        services.cart_add(actor=buyer, offer=offer, quantity=10)
+    results = _race(*[lambda b=b: services.order_place(actor=b, unit=mall.world.street_a)
+                      for b in (mall.buyer_a, colleague)])
+    refused = [r for r in results if isinstance(r, ServiceError)]
+    assert len(refused) == 1 and "年度累计限额" in str(refused[0]), results
+    assert Order.objects.filter(org_unit=mall.world.street_a).count() == 1
+
+    # the same for the unit's budget (stop mode)
+    mall.paper.annual_limit = None
+    mall.paper.save(update_fields=["annual_limit"])
+    UnitBudget.objects.create(org_unit=mall.world.street_a, year=timezone.localdate().year, amount=Decimal("3000"),
+                              mode=UnitBudget.Mode.STOP)
+    winner = colleague if isinstance(results[0], ServiceError) else mall.buyer_a
+    services.cart_add(actor=winner, offer=offers[winner], quantity=10)  # committed + both carts > 3,000
+    results = _race(*[lambda b=b: services.order_place(actor=b, unit=mall.world.street_a)
+                      for b in (mall.buyer_a, colleague)])
+    refused = [r for r in results if isinstance(r, ServiceError)]
+    assert len(refused) == 1 and "超出预算" in str(refused[0]), results
+    assert Order.objects.filter(org_unit=mall.world.street_a).count() == 2

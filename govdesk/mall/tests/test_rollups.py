@@ -88,7 +88,8 @@ def test_declined_approvals_and_auto_cancelled_orders_leave_the_rollup(mall):
     assert pending.status == "pending"
     assert_rollup_is_live(mall)
     services.order_approve(actor=approver, order=pending, approve=False, reason="预算不足")
-    Order.objects.filter(pk=stale.pk).update(placed_at=timezone.now() - timedelta(days=10))
+    Order.objects.filter(pk=stale.pk).update(placed_at=timezone.now() - timedelta(days=10),
+                                             sent_at=timezone.now() - timedelta(days=10))
     assert services.orders_autocancel() == 1
     assert_rollup_is_live(mall)
     assert MonthRollup.objects.count() == CategoryRollup.objects.count() == 0

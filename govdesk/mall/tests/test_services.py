@@ -201,11 +201,11 @@ def test_cancelling_needs_a_reason_and_gives_the_stock_back(mall):
 
 def test_unconfirmed_orders_are_cancelled_after_the_time_limit(mall):
     old, _ = place(mall, mall.buyer_a, mall.paper_x)
-    Order.objects.filter(pk=old.pk).update(placed_at=timezone.now() - timedelta(days=3, minutes=1))
+    Order.objects.filter(pk=old.pk).update(sent_at=timezone.now() - timedelta(days=3, minutes=1))
     fresh, _ = place(mall, mall.buyer_a, mall.paper_y)
     confirmed, _ = place(mall, mall.buyer_a, mall.laptop_x)
     services.order_confirm(actor=mall.seller_x, order=confirmed)
-    Order.objects.filter(pk=confirmed.pk).update(placed_at=timezone.now() - timedelta(days=10))
+    Order.objects.filter(pk=confirmed.pk).update(sent_at=timezone.now() - timedelta(days=10))
     assert services.orders_autocancel() == 1
     statuses = dict(Order.objects.values_list("pk", "status"))
     assert statuses == {old.pk: "cancelled", fresh.pk: "placed", confirmed.pk: "confirmed"}
@@ -219,10 +219,33 @@ def test_the_autocancel_command_expires_negotiations_then_cancels_stale_orders(m
     from govdesk.mall.models import Negotiation
 
     order, _ = place(mall, mall.buyer_a, mall.paper_x, 10)
+    stale, _ = place(mall, mall.buyer_a, mall.paper_y)
     n = services.negotiation_open(actor=mall.buyer_a, order=order, total="900")
     Negotiation.objects.filter(pk=n.pk).update(deadline=timezone.now() - timedelta(hours=1))
-    Order.objects.filter(pk=order.pk).update(placed_at=timezone.now() - timedelta(days=4))
+    Order.objects.filter(pk__in=[order.pk, stale.pk]).update(sent_at=timezone.now() - timedelta(days=4))
     call_command("mall_autocancel")
     assert "已关闭过期议价 1 个，自动取消订单 1 笔" in capsys.readouterr().out
+    order.refresh_from_db(), stale.refresh_from_db()
+    assert stale.status == Order.Status.CANCELLED and "3 天未确认" in stale.cancel_reason
+    # back from the negotiation, the order waits for the supplier again: the clock restarts
+    assert order.status == Order.Status.PLACED
+    Negotiation.objects.filter(pk=n.pk).update(closed_at=timezone.now() - timedelta(days=3, minutes=1))
+    call_command("mall_autocancel")
     order.refresh_from_db()
     assert order.status == Order.Status.CANCELLED and "3 天未确认" in order.cancel_reason
+
+
+def test_an_order_whose_price_was_just_agreed_is_not_cancelled_for_the_days_of_the_negotiation(mall):
+    from govdesk.mall.models import Negotiation
+
+    order, _ = place(mall, mall.buyer_a, mall.paper_x, 10)
+    Order.objects.filter(pk=order.pk).update(sent_at=timezone.now() - timedelta(days=2))
+    n = services.negotiation_open(actor=mall.buyer_a, order=order, total="900")
+    services.negotiation_accept(actor=mall.seller_x, negotiation=n, expected_round=1)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PLACED and order.total == Decimal("900.00")
+    Order.objects.filter(pk=order.pk).update(sent_at=timezone.now() - timedelta(days=3, minutes=1))
+    assert services.orders_autocancel() == 0  # agreed a moment ago: the supplier has its three days
+    services.order_confirm(actor=mall.seller_x, order=order)
+    order.refresh_from_db()
+    assert order.status == Order.Status.CONFIRMED

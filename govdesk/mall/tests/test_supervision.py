@@ -189,6 +189,19 @@ def test_an_agreed_price_below_the_line_clears_nothing_already_flagged_but_raise
     assert Flag.objects.count() == 0
 
 
+def test_an_order_is_judged_by_the_reference_in_force_when_it_was_placed(mall):
+    """paper's reference is 100.00 from today; a lower one recorded later judges later orders only."""
+    services.cart_add(actor=mall.buyer_a, offer=mall.paper_x, quantity=1)  # 110.00: at the line for 100.00
+    (before,), _ = services.order_place(actor=mall.buyer_a, unit=mall.world.street_a)
+    services.reference_price_record(actor=mall.world.admin, product=mall.printer_paper, price="90.00",
+                                    observed_on=timezone.localdate(), source="价格监测中心")
+    assert sweep_rules() == []  # 110.00 was within 10% of the reference of its day (22% over 90.00)
+    after = mall.order(total="100.00", product=mall.printer_paper)  # a later order, at 100.00 for 90.00
+    assert sweep_rules() == [("price", after.pk)]
+    assert "高于市场参考价 90.00 元（价格监测中心" in Flag.objects.get().message
+    assert before.lines.get().reference.price == Decimal("100.00")
+
+
 # --- outside the mall's categories ------------------------------------------------------------------------
 
 def test_a_purchase_outside_the_mall_categories_is_flagged_and_a_mall_category_is_not(mall):
