@@ -236,7 +236,6 @@ def test_the_autocancel_command_expires_negotiations_then_cancels_stale_orders(m
 
 
 def test_an_order_whose_price_was_just_agreed_is_not_cancelled_for_the_days_of_the_negotiation(mall):
-    from govdesk.mall.models import Negotiation
 
     order, _ = place(mall, mall.buyer_a, mall.paper_x, 10)
     Order.objects.filter(pk=order.pk).update(sent_at=timezone.now() - timedelta(days=2))
