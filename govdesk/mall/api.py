@@ -1,11 +1,12 @@
-"""Mall API: catalogue search, cart, order lifecycle, negotiation, supervision flags,
-and suppliers' price and stock updates (with a token: ``Authorization: Bearer gdk_...``).
+"""Mall API: catalogue search, cart, order lifecycle (with the unit's internal approval),
+negotiation, supervision flags, and suppliers' offers — price, stock, withdrawing and relisting —
+and the negotiations they must answer (with a token: ``Authorization: Bearer gdk_...``).
 Same services, same reach as the pages."""
 
 from datetime import date, datetime
 from decimal import Decimal
 
-from ninja import Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from govdesk.core.errors import NotInReach
 from govdesk.core.listing import keyset_page
@@ -58,9 +59,22 @@ class OfferUpdateIn(Schema):
     stock: int | None = None
 
 
+class OfferWithdrawIn(Schema):
+    reason: str = ""
+
+
 class CartIn(Schema):
     offer_id: int
     quantity: int = 1
+
+
+class CartSetIn(Schema):
+    """The new quantity of a cart line (0 removes it)."""
+
+    quantity: int = 1
+    offer_id: int | None = Field(
+        None, description="Optional and ignored: the line already names its offer. Accepted so that clients "
+                          "written when it was required keep working.")
 
 
 class CartLineOut(Schema):
@@ -121,6 +135,10 @@ class CancelIn(Schema):
     reason: str
 
 
+class DeclineIn(Schema):
+    reason: str = Field(description="Why the unit declines the order (required, shown to the purchaser).")
+
+
 class OfferPriceIn(Schema):
     total: Decimal | None = None
     line_amounts: dict[str, Decimal] | None = None
@@ -141,33 +159,90 @@ class RoundIn(Schema):
 
 class BidOut(Schema):
     round: int
-    side: str
+    side: str  # purchaser, supplier, or empty for the system (expiry)
     action: str
+    by: str | None = Field(description="The person who made the step; empty for the system (expiry).")
     total: Decimal | None
     line_amounts: dict
     note: str
     at: datetime
 
+    @staticmethod
+    def resolve_by(obj):
+        return str(obj.by) if obj.by_id else None
 
-class NegotiationOut(Schema):
+
+def _subject(negotiation):
+    """What the negotiation prices: its order, or (on a cart) the negotiation's own unit,
+    supplier and category."""
+    return negotiation.order if negotiation.order_id else negotiation
+
+
+class NegotiationSummaryOut(Schema):
     id: int
     order_id: int | None  # empty while the negotiation is on a cart
+    order_number: str | None
+    org_unit_id: int | None
+    org_unit: str
     supplier_id: int | None
+    supplier: str
     category_id: int | None
-    basket: list
+    category: str
     status: str
     round: int
-    turn: str
+    turn: str  # whose answer is awaited: purchaser or supplier
     deadline: datetime
     list_total: Decimal
     bid_total: Decimal
     ask_total: Decimal
     agreed_total: Decimal | None
+    opened_at: datetime
+    closed_at: datetime | None
+
+    @staticmethod
+    def resolve_order_number(obj):
+        return obj.order.number if obj.order_id else None
+
+    @staticmethod
+    def resolve_org_unit_id(obj):
+        return _subject(obj).org_unit_id
+
+    @staticmethod
+    def resolve_org_unit(obj):
+        return _subject(obj).org_unit.name
+
+    @staticmethod
+    def resolve_supplier_id(obj):
+        return _subject(obj).supplier_id
+
+    @staticmethod
+    def resolve_supplier(obj):
+        return _subject(obj).supplier.name
+
+    @staticmethod
+    def resolve_category_id(obj):
+        return _subject(obj).category_id
+
+    @staticmethod
+    def resolve_category(obj):
+        return _subject(obj).category.name
+
+
+class NegotiationPage(Schema):
+    items: list[NegotiationSummaryOut]
+    next: str | None
+
+
+class NegotiationOut(NegotiationSummaryOut):
+    basket: list
     bids: list[BidOut]
 
     @staticmethod
     def resolve_bids(obj):
-        return list(obj.bids.order_by("round"))
+        # the detail endpoint reads them through queries.bids_of; the writes answer with the
+        # negotiation they have just changed, whose bids are all the actor's to see
+        bids = getattr(obj, "bids_seen", None)
+        return bids if bids is not None else list(obj.bids.select_related("by").order_by("round"))
 
 
 class FlagOut(Schema):
@@ -196,9 +271,12 @@ def _next(page) -> str | None:
 
 @router.get("/offers", response=OfferPage)
 def offer_search(request, q: str = "", category: str = "", encouraged: str = "", sort: str = "price",
-                 after: str = ""):
-    """Listed offers; ``next`` is the query string of the following page (keyset)."""
-    qs = queries.catalogue_search(request.user, q=q, category=category, encouraged=encouraged)
+                 after: str = "", min_price: Decimal | None = None, max_price: Decimal | None = None):
+    """Listed offers, ``min_price`` ≤ list price ≤ ``max_price`` when given; ``next`` is the
+    query string of the following page (keyset)."""
+    qs = queries.catalogue_search(request.user, q=q, category=category, encouraged=encouraged,
+                                  min_price="" if min_price is None else str(min_price),
+                                  max_price="" if max_price is None else str(max_price))
     page = keyset_page(qs, request.GET, sorts=queries.CATALOGUE_SORTS, default="price")
     return {"items": page.rows, "next": _next(page)}
 
@@ -213,6 +291,21 @@ def offer_update(request, offer_id: int, payload: OfferUpdateIn):
     """A supplier updates its price and/or stock; the listing rule applies."""
     offer = get_in_reach(Offer, request.user, CHANGE, pk=offer_id)
     return services.offer_update(actor=request.user, offer=offer, list_price=payload.list_price, stock=payload.stock)
+
+
+@router.post("/offers/{offer_id}/withdraw", response=OfferOut)
+def offer_withdraw(request, offer_id: int, payload: OfferWithdrawIn):
+    """The supplier takes the offer off the shelf (409 when it already is); orders placed stand."""
+    offer = get_in_reach(Offer, request.user, CHANGE, pk=offer_id)
+    return services.offer_withdraw(actor=request.user, offer=offer, reason=payload.reason)
+
+
+@router.post("/offers/{offer_id}/relist", response=OfferOut)
+def offer_relist(request, offer_id: int):
+    """Put a withdrawn offer back (409 when it is not withdrawn); the listing rule decides
+    whether it is listed or blocked."""
+    offer = get_in_reach(Offer, request.user, CHANGE, pk=offer_id)
+    return services.offer_relist(actor=request.user, offer=offer)
 
 
 # --- cart and orders -------------------------------------------------------------------------------
@@ -245,7 +338,8 @@ def cart_negotiation_open(request, payload: CartOfferIn):
 
 
 @router.post("/cart/{line_id}", response={200: CartLineOut, 204: None})
-def cart_set(request, line_id: int, payload: CartIn):
+def cart_set(request, line_id: int, payload: CartSetIn):
+    """Set the line's quantity; 0 removes the line and answers 204."""
     line = get_in_reach(CartLine, request.user, CHANGE, pk=line_id)
     line = services.cart_set_quantity(actor=request.user, line=line, quantity=payload.quantity)
     return line if line else Status(204, None)
@@ -272,6 +366,20 @@ def order_get(request, order_id: int):
 
 def _order(request, order_id):
     return get_in_reach(Order, request.user, VIEW, pk=order_id)
+
+
+@router.post("/orders/{order_id}/approve", response=OrderOut)
+def order_approve(request, order_id: int):
+    """An officer of the unit approves an order waiting for internal approval (``pending``):
+    it goes to the supplier. The purchaser who placed it may not (403); 409 when not pending."""
+    return services.order_approve(actor=request.user, order=_order(request, order_id), approve=True)
+
+
+@router.post("/orders/{order_id}/decline", response=OrderOut)
+def order_decline(request, order_id: int, payload: DeclineIn):
+    """An officer of the unit declines a pending order with a reason: it is cancelled."""
+    return services.order_approve(actor=request.user, order=_order(request, order_id), approve=False,
+                                  reason=payload.reason)
 
 
 @router.post("/orders/{order_id}/confirm", response=OrderOut)
@@ -314,8 +422,34 @@ def negotiation_open(request, order_id: int, payload: OfferPriceIn):
     return Status(201, negotiation)
 
 
+NEGOTIATION_SORTS = {"opened": "opened_at", "deadline": "deadline"}
+
+
+@router.get("/negotiations", response=NegotiationPage)
+def negotiation_search(request, status: str = "", turn: str = "", sort: str = "-opened", after: str = ""):
+    """Every negotiation the user may see — a supplier's, on its orders and on purchasers' carts;
+    ``turn=supplier`` with ``status=open`` are those awaiting its answer. ``next`` as for offers."""
+    qs = (queries.negotiations_visible(request.user, status=status)
+          .select_related("order__org_unit", "order__supplier", "order__category"))
+    if turn:
+        qs = qs.filter(turn=turn)
+    page = keyset_page(qs, request.GET, sorts=NEGOTIATION_SORTS, default="-opened")
+    return {"items": page.rows, "next": _next(page)}
+
+
 def _negotiation(request, negotiation_id):
     return get_in_reach(Negotiation, request.user, VIEW, pk=negotiation_id)
+
+
+@router.get("/negotiations/{negotiation_id}", response=NegotiationOut)
+def negotiation_get(request, negotiation_id: int):
+    """One negotiation with every bid (round, side, action, by, total, per-line amounts, note, at)."""
+    negotiation = get_in_reach(Negotiation.objects.select_related("order__org_unit", "order__supplier",
+                                                                  "order__category", "org_unit", "supplier",
+                                                                  "category"),
+                               request.user, VIEW, pk=negotiation_id)
+    negotiation.bids_seen = list(queries.bids_of(request.user, negotiation))
+    return negotiation
 
 
 @router.post("/negotiations/{negotiation_id}/counter", response=NegotiationOut)
