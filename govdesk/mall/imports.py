@@ -193,8 +193,7 @@ HISTORY_ORDERS = register(TableSchema(
 
 def orders_export(actor, filters: dict):
     filters = filters or {}
-    return (queries.orders_visible(actor, status=filters.get("status", ""), q=(filters.get("q") or "").strip())
-            .order_by("-placed_at", "-id"))
+    return queries.orders_filtered(actor, filters).order_by("-placed_at", "-id")
 
 
 ORDER_COLUMNS = (
@@ -230,7 +229,7 @@ def flags_export(actor, filters: dict):
         return Flag.objects.none()
     filters = filters or {}
     status = filters.get("status") or "active"
-    return (queries.flags_visible(actor, status="" if status == "all" else status, rule=filters.get("rule", ""))
+    return (queries.flags_filtered(actor, filters, status="" if status == "all" else status)
             .order_by("-raised_at", "-id"))
 
 

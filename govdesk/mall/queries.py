@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.cache import cache
@@ -10,6 +12,8 @@ from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date
 
 from govdesk.core import personal
 from govdesk.core.models import OrgUnit
@@ -47,18 +51,27 @@ def categories_visible(user, *, mall: str = "", encouraged: str = ""):
     return qs
 
 
+def product_text_q(q: str, prefix: str = "") -> Q | None:
+    """A product searched by name, brand, model, category name or code, or pinyin initials (of
+    its name, or of brand and name: ``services.product_initials``; of its category)."""
+    q = personal.fold(q or "").strip()
+    if not q:
+        return None
+    lowered = q.lower()
+    p = prefix
+    return (Q(**{f"{p}name__icontains": q}) | Q(**{f"{p}brand__icontains": q}) | Q(**{f"{p}model__icontains": q})
+            | Q(**{f"{p}category__name__icontains": q}) | Q(**{f"{p}category__code__iexact": q})
+            | Q(**{f"{p}initials__startswith": lowered}) | Q(**{f"{p}initials__contains": f" {lowered}"})
+            | Q(**{f"{p}category__initials__startswith": lowered}))
+
+
 def catalogue_search(user, *, q: str = "", category: str = "", encouraged: str = "", supplier: str = "",
                      min_price: str = "", max_price: str = ""):
     """Listed offers, searchable by product name, brand, model, category and pinyin initials."""
     qs = (Offer.objects.restrict(user, VIEW).filter(status=Offer.Status.LISTED)
           .select_related("product__category", "supplier"))
-    q = personal.fold(q or "").strip()
-    if q:
-        lowered = q.lower()
-        qs = qs.filter(Q(product__name__icontains=q) | Q(product__brand__icontains=q) | Q(product__model__icontains=q)
-                       | Q(product__category__name__icontains=q) | Q(product__category__code__iexact=q)
-                       | Q(product__initials__startswith=lowered) | Q(product__initials__contains=f" {lowered}")
-                       | Q(product__category__initials__startswith=lowered))
+    if (text := product_text_q(q, "product__")) is not None:
+        qs = qs.filter(text)
     if category.isdigit():
         qs = qs.filter(product__category_id=int(category))
     if encouraged == "1":
@@ -109,20 +122,94 @@ def cart_groups(user) -> list[dict]:
     return list(groups.values())
 
 
-def orders_visible(user, *, status: str = "", q: str = ""):
+ORDER_NUMBER = re.compile(r"^CG(\d{8})(\d{6,})$", re.IGNORECASE)
+ORDER_DAY = re.compile(r"^CG(\d{8})$", re.IGNORECASE)
+
+
+def _day(value) -> date | None:
+    try:
+        return parse_date((value or "").strip())
+    except ValueError:
+        return None
+
+
+def _number_q(q: str) -> Q | None:
+    """An order number (``Order.number``: CG + placed date + id) parsed back to its row; the
+    number's date part alone finds that day's orders."""
+    q = personal.fold(q).strip()
+    found = ORDER_NUMBER.match(q)
+    if found:
+        day = _day(f"{found[1][:4]}-{found[1][4:6]}-{found[1][6:]}")
+        return Q(pk=int(found[2]), placed_on=day) if day else None
+    found = ORDER_DAY.match(q)
+    if found:
+        day = _day(f"{found[1][:4]}-{found[1][4:6]}-{found[1][6:]}")
+        return Q(placed_on=day) if day else None
+    return None
+
+
+def _unit_q(user, lookup: str, unit) -> Q | None:
+    """A purchasing unit chosen in a filter, with the units under it (a street takes its
+    communities). A unit outside the user's reach still narrows to itself: the rows are
+    scoped anyway, and a supplier may know its customers' ids without reaching their tree."""
+    if not str(unit or "").isdigit():
+        return None
+    found = OrgUnit.objects.restrict(user, VIEW).filter(pk=int(unit)).values_list("path", flat=True).first()
+    if found:
+        return Q(**{f"{lookup}__path__startswith": found})
+    return Q(**{f"{lookup}_id": int(unit)})
+
+
+def orders_visible(user, *, status: str = "", q: str = "", date_from: str = "", date_to: str = "", unit: str = "",
+                   category: str = ""):
+    """The order list: status, free text (a unit, supplier or category name, or the order
+    number), placed between two dates (inclusive), a purchasing unit (and below), a category."""
     qs = Order.objects.restrict(user, VIEW).select_related("org_unit", "supplier", "category")
     if status:
         qs = qs.filter(status=status)
+    q = (q or "").strip()
     if q:
-        qs = qs.filter(Q(org_unit__name__icontains=q) | Q(supplier__name__icontains=q) | Q(category__name__icontains=q))
+        text = Q(org_unit__name__icontains=q) | Q(supplier__name__icontains=q) | Q(category__name__icontains=q)
+        number = _number_q(q)
+        qs = qs.filter(text | number if number is not None else text)
+    if day := _day(date_from):
+        qs = qs.filter(placed_on__gte=day)
+    if day := _day(date_to):
+        qs = qs.filter(placed_on__lte=day)
+    if (unit_q := _unit_q(user, "org_unit", unit)) is not None:
+        qs = qs.filter(unit_q)
+    if str(category or "").isdigit():
+        qs = qs.filter(category_id=int(category))
     return qs
+
+
+# The order list's filters as they appear in its URL (and go into its export): name -> argument
+ORDER_FILTERS = {"status": "status", "q": "q", "from": "date_from", "to": "date_to", "unit": "unit",
+                 "category": "category"}
+
+
+def orders_filtered(user, params):
+    """``orders_visible`` with the filters of a query string (the page) or of an export job."""
+    return orders_visible(user, **{arg: (params.get(name) or "").strip() for name, arg in ORDER_FILTERS.items()})
+
+
+def filter_units(user):
+    """The purchasing units a user may pick in a filter (the tree they reach, units that buy)."""
+    return (OrgUnit.objects.restrict(user, VIEW)
+            .filter(kind__in=[OrgUnit.Kind.DEPARTMENT, OrgUnit.Kind.STREET, OrgUnit.Kind.COMMUNITY,
+                              OrgUnit.Kind.INSTITUTION]).order_by("path"))
+
+
+def filter_suppliers(user):
+    return OrgUnit.objects.restrict(user, VIEW).filter(kind=OrgUnit.Kind.ENTERPRISE).order_by("name", "pk")
 
 
 def negotiations_visible(user, *, status: str = ""):
     """Every negotiation the user may see (the buyer's unit, the supplier), newest first;
     those on a cart that never became an order too."""
     qs = (Negotiation.objects.restrict(user, VIEW)
-          .select_related("org_unit", "supplier", "category", "order", "buyer").order_by("-opened_at", "-id"))
+          .select_related("org_unit", "supplier", "category", "order", "buyer", "order__org_unit",
+                          "order__supplier", "order__category").order_by("-opened_at", "-id"))
     if status:
         qs = qs.filter(status=status)
     return qs
@@ -148,7 +235,10 @@ def sanctions_visible(user):
             .prefetch_related("files"))
 
 
-def flags_visible(user, *, status: str = "", rule: str = ""):
+def flags_visible(user, *, status: str = "", rule: str = "", unit: str = "", supplier: str = "", date_from: str = "",
+                  date_to: str = ""):
+    """The supervision queue: status ("active": not closed), rule, purchasing unit (and below),
+    supplier, raised between two local dates (inclusive)."""
     qs = Flag.objects.restrict(user, VIEW).select_related("org_unit", "supplier", "category", "order")
     if status == "active":
         qs = qs.exclude(status=Flag.Status.CLOSED)
@@ -156,6 +246,35 @@ def flags_visible(user, *, status: str = "", rule: str = ""):
         qs = qs.filter(status=status)
     if rule:
         qs = qs.filter(rule=rule)
+    if (unit_q := _unit_q(user, "org_unit", unit)) is not None:
+        qs = qs.filter(unit_q)
+    if str(supplier or "").isdigit():
+        qs = qs.filter(supplier_id=int(supplier))
+    tz = timezone.get_current_timezone()
+    if day := _day(date_from):
+        qs = qs.filter(raised_at__gte=datetime.combine(day, time.min, tzinfo=tz))
+    if day := _day(date_to):
+        qs = qs.filter(raised_at__lt=datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz))
+    return qs
+
+
+# The flag queue's filters in its URL and its export: name -> argument ("status" is special:
+# the queue opens on the active flags, "all" in an export means every status)
+FLAG_FILTERS = {"rule": "rule", "unit": "unit", "supplier": "supplier", "from": "date_from", "to": "date_to"}
+
+
+def flags_filtered(user, params, *, status: str):
+    return flags_visible(user, status=status,
+                         **{arg: (params.get(name) or "").strip() for name, arg in FLAG_FILTERS.items()})
+
+
+def products_to_offer(user, *, q: str = ""):
+    """The products a supplier may offer (those of the categories it is admitted to), searchable
+    like the catalogue: name, brand, model, category name or code, pinyin initials."""
+    admitted = Admission.objects.restrict(user, VIEW).filter(status=Admission.Status.ADMITTED)
+    qs = products_visible(user).filter(category__in=admitted.values("category"))
+    if (text := product_text_q(q)) is not None:
+        qs = qs.filter(text)
     return qs
 
 

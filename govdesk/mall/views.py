@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from govdesk.core import files
@@ -35,6 +38,7 @@ from .models import (
     Admission,
     AdmissionDocument,
     ApprovalRule,
+    Bid,
     CartLine,
     Category,
     Flag,
@@ -76,7 +80,7 @@ def catalogue(request):
                                   max_price=g.get("max", ""))
     page = keyset_page(qs, g, sorts=queries.CATALOGUE_SORTS, default="price", size=30)
     context = {"page": page, "q": g.get("q", ""), "category": g.get("category", ""),
-               "encouraged": g.get("encouraged", ""),
+               "encouraged": g.get("encouraged", ""), "min": g.get("min", ""), "max": g.get("max", ""),
                "categories": queries.categories_visible(request.user).order_by("code"),
                "can_buy": Role.PURCHASER in roles_of(request.user)}
     return _render(request, "mall/catalogue.html", context)
@@ -150,11 +154,55 @@ def product_detail(request, pk):
 def offers(request):
     qs = queries.offers_of_supplier(request.user, status=request.GET.get("status", ""))
     page = keyset_page(qs, request.GET, sorts={"updated": "updated_at", "price": "list_price"}, default="-updated")
-    admitted = Admission.objects.restrict(request.user, VIEW).filter(status=Admission.Status.ADMITTED)
-    products = (queries.products_visible(request.user).filter(category__in=admitted.values("category"))
-                .order_by("category__code", "name")[:300])
-    return render(request, "mall/offers.html", {"page": page, "products": products,
+    return render(request, "mall/offers.html", {"page": page, "status": request.GET.get("status", ""),
+                                                "statuses": Offer.Status.choices,
                                                 "suppliers": _supplier_units(request.user)})
+
+
+@login_required
+def offer_products(request):
+    """新增报价: find any product of the supplier's admitted categories (name, brand, model,
+    category, pinyin initials), paged, each with a link that opens the offer form on it."""
+    suppliers = _supplier_units(request.user)
+    if not suppliers:
+        raise Forbidden("只有供应商可以报价")
+    q = request.GET.get("q", "").strip()
+    qs = queries.products_to_offer(request.user, q=q)
+    page = keyset_page(qs, request.GET, sorts={"name": "name", "id": "id"}, default="name", size=30)
+    offered = dict(queries.offers_of_supplier(request.user).filter(product__in=[p.pk for p in page.rows])
+                   .values_list("product_id", "pk"))
+    for product in page.rows:
+        product.my_offer = offered.get(product.pk)
+    return _render(request, "mall/offer_products.html", {"page": page, "q": q})
+
+
+@login_required
+@require_POST
+def offer_withdraw(request, pk):
+    offer = get_in_reach(Offer, request.user, CHANGE, pk=pk)
+    try:
+        services.offer_withdraw(actor=request.user, offer=offer, reason=request.POST.get("reason", ""))
+    except ServiceError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, f"「{offer.product}」已下架")
+    return redirect("mall:offers")
+
+
+@login_required
+@require_POST
+def offer_relist(request, pk):
+    offer = get_in_reach(Offer, request.user, CHANGE, pk=pk)
+    try:
+        offer = services.offer_relist(actor=request.user, offer=offer)
+    except ServiceError as e:
+        messages.error(request, e.message)
+    else:
+        if offer.status == Offer.Status.LISTED:
+            messages.success(request, f"「{offer.product}」已重新上架，挂牌价 {offer.list_price} 元")
+        else:
+            messages.error(request, f"「{offer.product}」未能上架：{offer.blocked_reason}")
+    return redirect("mall:offers")
 
 
 @login_required
@@ -296,7 +344,11 @@ def cart_add(request, pk):
         messages.error(request, getattr(e, "message", "数量格式不正确"))
     else:
         messages.success(request, f"已将「{offer.product}」加入购物车")
-    return redirect(request.POST.get("next") or "mall:cart")
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return redirect(target)
+    return redirect("mall:cart")
 
 
 @login_required
@@ -331,19 +383,25 @@ def order_place(request):
     return redirect("mall:order", orders[0].pk) if len(orders) == 1 else redirect("mall:orders")
 
 
+def _filters(params, names) -> dict:
+    return {name: (params.get(name) or "").strip() for name in names}
+
+
 @login_required
 def orders(request):
-    qs = queries.orders_visible(request.user, status=request.GET.get("status", ""), q=request.GET.get("q", "").strip())
+    filters = _filters(request.GET, queries.ORDER_FILTERS)
+    qs = queries.orders_filtered(request.user, filters)
     page = keyset_page(qs, request.GET, sorts=queries.ORDER_SORTS, default="-placed")
-    return _render(request, "mall/orders.html", {"page": page, "status": request.GET.get("status", ""),
-                                                 "statuses": Order.Status.choices, "q": request.GET.get("q", "")})
+    return _render(request, "mall/orders.html", {
+        "page": page, "filters": filters, "statuses": Order.Status.choices,
+        "units": queries.filter_units(request.user), "categories": queries.categories_visible(request.user).order_by("code"),
+        "export_query": urlencode({k: v for k, v in filters.items() if v})})
 
 
 @login_required
 def orders_export(request):
     """The order list's rows (its filters, the user's reach) as an xlsx."""
-    return export_page(request, "mall-orders", {"status": request.GET.get("status", ""),
-                                                "q": request.GET.get("q", "").strip()})
+    return export_page(request, "mall-orders", _filters(request.GET, queries.ORDER_FILTERS))
 
 
 @login_required
@@ -352,10 +410,11 @@ def order_detail(request, pk):
     sides = services.sides_of(request.user, order)
     negotiations = list(queries.negotiations_of(request.user, order))
     current = negotiations[0] if negotiations else None
-    bids = list(queries.bids_of(request.user, current)) if current else []
+    lines = list(order.lines.select_related("product"))
+    bids = _priced_bids(list(queries.bids_of(request.user, current)), lines) if current else []
     flags = list(queries.flags_visible(request.user).filter(order=order)) if queries.is_supervising(request.user) else []
     return render(request, "mall/order.html", {
-        "order": order, "lines": order.lines.select_related("product"), "sides": sides,
+        "order": order, "lines": lines, "sides": sides, "standing": _standing_bid(bids),
         "purchaser": "purchaser" in sides, "supplier": "supplier" in sides,
         "negotiation": current, "bids": bids, "flags": flags,
         "can_approve": order.status == Order.Status.PENDING and services.may_approve(request.user, order),
@@ -400,15 +459,39 @@ def order_action(request, pk, action):
     return redirect("mall:order", pk)
 
 
+def _proposal(post) -> dict:
+    """A price as the forms send it: a total (``total``) or per-line amounts (``line_<id>``:
+    an order line's id, or the offer's on a cart) — one or the other, as the services take it."""
+    total = (post.get("total") or "").strip()
+    line_amounts = {key[5:]: value.strip() for key, value in post.items() if key.startswith("line_") and value.strip()}
+    if total and line_amounts:
+        raise ServiceError("请按总价或按明细出价，二者只填其一", fields={"total": "二者只填其一"})
+    return {"total": total or None, "line_amounts": line_amounts or None}
+
+
+def _priced_bids(bids, lines) -> list:
+    """The bid history with each per-line bid's amounts named by product: what accepting binds."""
+    names = {str(line.pk): str(line.product) for line in lines}
+    for bid in bids:
+        bid.priced_lines = [(names.get(key, "（已变更的明细）"), amount) for key, amount in (bid.line_amounts or {}).items()]
+    return bids
+
+
+def _standing_bid(bids):
+    """The proposal on the table: the latest offer or counter."""
+    for bid in reversed(bids):
+        if bid.action in (Bid.Action.OFFER, Bid.Action.COUNTER):
+            return bid
+    return None
+
+
 def _negotiation_act(request, negotiation, action) -> None:
     """Answer a running negotiation (on an order or on a cart): counter, accept, reject, withdraw."""
     p = request.POST
-    line_amounts = {key[5:]: value for key, value in p.items() if key.startswith("line_") and value.strip()}
     expected = p.get("round")
     if action == "counter":
         services.negotiation_counter(actor=request.user, negotiation=negotiation, expected_round=expected,
-                                     total=p.get("total") or None, line_amounts=line_amounts or None,
-                                     note=p.get("note", ""))
+                                     note=p.get("note", ""), **_proposal(p))
         messages.success(request, "已提交新的报价")
     elif action == "accept":
         services.negotiation_accept(actor=request.user, negotiation=negotiation, expected_round=expected)
@@ -430,11 +513,9 @@ def _negotiation_act(request, negotiation, action) -> None:
 def negotiate(request, pk, action):
     order = get_in_reach(Order, request.user, VIEW, pk=pk)
     p = request.POST
-    line_amounts = {key[5:]: value for key, value in p.items() if key.startswith("line_") and value.strip()}
     try:
         if action == "open":
-            services.negotiation_open(actor=request.user, order=order, total=p.get("total") or None,
-                                      line_amounts=line_amounts or None, note=p.get("note", ""))
+            services.negotiation_open(actor=request.user, order=order, note=p.get("note", ""), **_proposal(p))
             messages.success(request, "已发起议价，等待供应商回应")
         else:
             negotiation = get_in_reach(Negotiation, request.user, VIEW, pk=p.get("negotiation"), order=order)
@@ -450,11 +531,10 @@ def cart_negotiate(request):
     """The purchaser offers a price on one group of the cart (one supplier, one category)."""
     p = request.POST
     line = get_in_reach(CartLine, request.user, CHANGE, pk=p.get("line"))
-    line_amounts = {key[5:]: value for key, value in p.items() if key.startswith("line_") and value.strip()}
     try:
         negotiation = services.cart_negotiation_open(
             actor=request.user, supplier=line.offer.supplier, category=line.offer.product.category,
-            total=p.get("total") or None, line_amounts=line_amounts or None, note=p.get("note", ""))
+            note=p.get("note", ""), **_proposal(p))
     except ServiceError as e:
         messages.error(request, e.message)
         return redirect("mall:cart")
@@ -476,10 +556,22 @@ def negotiation_detail(request, pk):
         return redirect("mall:negotiation", pk)
     subject = services.negotiation_subject(negotiation)
     sides = services.sides_of(request.user, subject)
+    bids = _priced_bids(list(queries.bids_of(request.user, negotiation)), subject.lines)
     return render(request, "mall/negotiation.html", {
-        "negotiation": negotiation, "subject": subject, "bids": queries.bids_of(request.user, negotiation),
+        "negotiation": negotiation, "subject": subject, "bids": bids, "standing": _standing_bid(bids),
         "purchaser": "purchaser" in sides, "my_turn": negotiation.status == Negotiation.Status.OPEN
         and negotiation.turn in sides})
+
+
+@login_required
+def negotiations(request):
+    """Every negotiation the user may see, newest first: those on a cart that ended without an
+    order stay findable here."""
+    status = request.GET.get("status", "")
+    qs = queries.negotiations_visible(request.user, status=status)
+    page = keyset_page(qs, request.GET, sorts={"opened": "opened_at"}, default="-opened")
+    return _render(request, "mall/negotiations.html", {"page": page, "status": status,
+                                                       "statuses": Negotiation.Status.choices})
 
 
 @login_required
@@ -498,9 +590,8 @@ def approvals(request):
         return redirect("mall:approvals")
     rules = {r.org_unit_id: r for r in ApprovalRule.objects.restrict(request.user, VIEW).filter(org_unit__in=units)}
     pending = queries.orders_visible(request.user, status=Order.Status.PENDING).filter(org_unit__in=units)
-    return render(request, "mall/approvals.html", {
-        "units": [(u, rules.get(u.pk)) for u in units],
-        "pending": pending.order_by("-placed_at")[:100]})
+    page = keyset_page(pending, request.GET, sorts={"placed": "placed_at"}, default="-placed")
+    return render(request, "mall/approvals.html", {"units": [(u, rules.get(u.pk)) for u in units], "page": page})
 
 
 @login_required
@@ -530,9 +621,10 @@ def settings_page(request):
                 return redirect("mall:settings")
         except ServiceError as e:
             fail(policy_form if "policy" in request.POST else budget_form, e)
-    budgets = UnitBudget.objects.restrict(request.user, VIEW).select_related("org_unit").order_by("-year", "org_unit__path")
+    budgets = UnitBudget.objects.restrict(request.user, VIEW).select_related("org_unit")
+    page = keyset_page(budgets, request.GET, sorts={"year": "year", "amount": "amount"}, default="-year")
     return render(request, "mall/settings.html", {"policy_form": policy_form, "budget_form": budget_form,
-                                                  "budgets": budgets[:200]})
+                                                  "page": page})
 
 
 # --- supervision ---------------------------------------------------------------------------------------------
@@ -542,10 +634,13 @@ def flags(request):
     if not queries.is_supervising(request.user):
         raise NotInReach()  # the queue does not exist for units and suppliers
     status = request.GET.get("status", "active")
-    qs = queries.flags_visible(request.user, status=status, rule=request.GET.get("rule", ""))
+    filters = _filters(request.GET, queries.FLAG_FILTERS)
+    qs = queries.flags_filtered(request.user, filters, status=status)
     page = keyset_page(qs, request.GET, sorts={"raised": "raised_at"}, default="-raised")
-    return _render(request, "mall/flags.html", {"page": page, "status": status, "rule": request.GET.get("rule", ""),
-                                                "rules": Flag.Rule.choices, "statuses": Flag.Status.choices})
+    return _render(request, "mall/flags.html", {
+        "page": page, "status": status, "filters": filters, "rules": Flag.Rule.choices, "statuses": Flag.Status.choices,
+        "units": queries.filter_units(request.user), "suppliers": queries.filter_suppliers(request.user),
+        "export_query": urlencode({"status": status or "all", **{k: v for k, v in filters.items() if v}})})
 
 
 @login_required
@@ -553,7 +648,7 @@ def flags_export(request):
     if not queries.is_supervising(request.user):
         raise NotInReach()
     return export_page(request, "mall-flags", {"status": request.GET.get("status", "active") or "all",
-                                               "rule": request.GET.get("rule", "")})
+                                               **_filters(request.GET, queries.FLAG_FILTERS)})
 
 
 @login_required
