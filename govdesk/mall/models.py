@@ -455,6 +455,9 @@ class Order(Scoped):
         return order_q("", user, action, sent="sent_at")
 
 
+ROLLUP_VALUES = ("orders", "amount_fen", "savings_fen")
+
+
 class Rollup(Scoped):
     """The figures, pre-aggregated from the live orders (sent to the supplier, not cancelled); kept by the order
     services in the transaction that changes an order (``rollups.shift``), rebuilt from the
@@ -486,6 +489,10 @@ class MonthRollup(Rollup):
     class Meta:
         verbose_name = "订单月度汇总"
         constraints = [models.UniqueConstraint(fields=["month", "org_unit", "supplier"], name="mall_month_rollup_key")]
+        # The figures' GROUP BYs read these alone, in group order (SQLite has no hash aggregate:
+        # it walked an index and fetched every row; 1M orders, cold figures 40 -> 21 ms).
+        indexes = [models.Index(fields=["month", "org_unit", "supplier", *ROLLUP_VALUES], name="mall_month_by_month"),
+                   models.Index(fields=["org_unit", "supplier", *ROLLUP_VALUES], name="mall_month_by_unit")]
 
 
 class CategoryRollup(Rollup):
@@ -499,6 +506,8 @@ class CategoryRollup(Rollup):
         verbose_name = "订单品目汇总"
         constraints = [models.UniqueConstraint(fields=["year", "org_unit", "supplier", "category"],
                                                name="mall_category_rollup_key")]
+        indexes = [models.Index(fields=["category", "org_unit", "supplier", *ROLLUP_VALUES],
+                                name="mall_category_by_category")]
 
 
 class FiguresVersion(models.Model):

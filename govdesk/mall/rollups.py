@@ -31,9 +31,9 @@ from django.db import connection, transaction
 from django.db.models import Count, DateField, F, Func, IntegerField, Sum, Value
 from django.db.models.functions import Cast, ExtractYear, TruncMonth
 
+from .models import ROLLUP_VALUES as VALUES
 from .models import CategoryRollup, FiguresVersion, MonthRollup, Order
 
-VALUES = ("orders", "amount_fen", "savings_fen")
 NOT_COUNTED = (Order.Status.CANCELLED, Order.Status.PENDING)  # what ``contribution`` leaves out
 
 
