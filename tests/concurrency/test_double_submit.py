@@ -66,6 +66,7 @@ EXPECT: dict[str, tuple[str, str]] = {
     "mall:flag": (ONCE, "the flag's status moves once; the second is refused"),
     "mall:orders_export": (EACH, "each export is audited"),
     "mall:flags_export": (EACH, "each export is audited"),
+    "mall:offer_withdraw": (ONCE, "the offer row is locked; the second finds it off the shelf: a message"),
     # coal
     "coal:place_edit": (ONCE, "compared with the locked row: the second changes nothing"),
     "coal:inspection_create": (ONCE, "the form carries a client id: the second returns the first inspection"),
@@ -105,6 +106,7 @@ EXPECT: dict[str, tuple[str, str]] = {
     "govdesk_invest_api_squad_meeting_record": (ONCE, "one squad meeting of a day"),
     "govdesk_invest_api_building_update": (ONCE, "as the page"),
     "govdesk_invest_api_squad_member_remove": (ONCE, "as the page"),
+    "govdesk_mall_api_offer_withdraw": (ONCE, "as the page: the second gets 409"),
 }
 
 # Routes without a page of their own: their form lives on another page (route, same URL kwargs).
@@ -146,8 +148,19 @@ def _fresh_member(objects, world):
     return {"squad_id": squad.pk, "user_id": member.pk}
 
 
+def _relisted_offer(objects, world):
+    from govdesk.mall import services as mall
+
+    offer = objects.get("mall.offer")[0]
+    offer.refresh_from_db()
+    if offer.status == "withdrawn":  # the page's run took it off the shelf
+        mall.offer_relist(actor=world.admin, offer=offer)
+    return {"offer_id": offer.pk}
+
+
 # The API twin of a page route that already consumed its object gets one of its own.
-FRESH = {"govdesk_core_api_token_revoke": _fresh_token, "govdesk_invest_api_squad_member_remove": _fresh_member}
+FRESH = {"govdesk_core_api_token_revoke": _fresh_token, "govdesk_invest_api_squad_member_remove": _fresh_member,
+         "govdesk_mall_api_offer_withdraw": _relisted_offer}
 
 PAGES = {r.name: r for r in page_routes() + api_routes()}
 WRITES = [n for n, s in ROUTES.items() if s.effect and s.write]
