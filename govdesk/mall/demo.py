@@ -165,7 +165,7 @@ def seed(context: dict) -> None:
                 break
         quantity = max(1, round(target / float(offer.list_price)))
         day = start + timedelta(days=rng.randint(0, 299))
-        plans.append((rng.choice(units), offer, quantity, day, None))
+        plans.append((rng.choice(units), offer, quantity, day, None, False))
     # Planted findings: split purchases, over-price and outside-catalogue orders.
     furniture = [o for o in offers if o.product.category.single_limit == Decimal("50000")]
     for k, unit in enumerate(rng.sample(units, 3)):
@@ -173,22 +173,24 @@ def seed(context: dict) -> None:
         base_day = today - timedelta(days=40 + 30 * k)
         for j in range(3):
             quantity = max(1, round(19000 / float(offer.list_price)))
-            plans.append((unit, offer, quantity, base_day + timedelta(days=3 * j), None))
+            plans.append((unit, offer, quantity, base_day + timedelta(days=3 * j), None, True))
     for k in range(4):
         offer = rng.choice(mall_offers)
         price = (offer.product.reference_price * Decimal("1.35")).quantize(CENT)
-        plans.append((rng.choice(units), offer, rng.randint(2, 5), today - timedelta(days=10 + k), price))
+        plans.append((rng.choice(units), offer, rng.randint(2, 5), today - timedelta(days=10 + k), price, True))
     outside = [o for o in offers if not o.product.category.is_mall]
     for k in range(3):
-        plans.append((rng.choice(units), rng.choice(outside), 2, today - timedelta(days=20 + k), None))
+        plans.append((rng.choice(units), rng.choice(outside), 2, today - timedelta(days=20 + k), None, True))
 
     plans.sort(key=lambda p: p[3])
-    orders, lines = [], []
-    for unit, offer, quantity, day, price in plans:
+    orders, lines, findings = [], [], set()
+    for unit, offer, quantity, day, price, planted in plans:
         price = price or offer.list_price
         amount = price * quantity
         age = (today - day).days
-        if age > 30:
+        if planted:  # the findings must stand: never cancelled, never negotiated down
+            status = "settled" if age > 30 else "confirmed"
+        elif age > 30:
             status = rng.choices(["settled", "accepted", "cancelled"], [90, 5, 5])[0]
         else:
             status = rng.choice(["placed", "confirmed", "shipped", "accepted", "settled"])
@@ -207,6 +209,8 @@ def seed(context: dict) -> None:
             order.settled_at = placed_at + timedelta(days=12)
         if status == "cancelled":
             order.cancelled_at, order.cancel_reason = placed_at + timedelta(days=1), "需求变更"
+        if planted:
+            findings.add(len(orders))
         orders.append(order)
         in_force = [pk for observed_on, pk in history[offer.product_id] if observed_on <= day]
         lines.append(OrderLine(offer=offer, product=offer.product, quantity=quantity, list_price=price,
@@ -217,7 +221,8 @@ def seed(context: dict) -> None:
     OrderLine.objects.bulk_create(lines, batch_size=1000)
 
     # Negotiated savings on some of the larger orders.
-    negotiated = [o for o in orders if o.status != "cancelled" and o.list_total >= 2000 and rng.random() < 0.35]
+    negotiated = [o for i, o in enumerate(orders) if o.status != "cancelled" and o.list_total >= 2000
+                  and i not in findings and rng.random() < 0.35]
     negotiations, bids = [], []
     for order in negotiated:
         agreed = (order.list_total * Decimal(rng.uniform(0.88, 0.97))).quantize(CENT)
