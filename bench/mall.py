@@ -117,16 +117,14 @@ def seed_world(rng: random.Random):
     return root, supervisor, district, units, suppliers, categories, offers
 
 
-def order_rows(n: int, rng: random.Random, units, suppliers, categories, offers):
-    """Yield (order row, line row) tuples, ids 1..n."""
+def order_rows(n: int, rng: random.Random, units, suppliers, categories, offers, reference_of: dict):
+    """Yield (order row, line row) tuples, ids 1..n; ``reference_of``: product -> its reference's
+    id (read before: this runs inside the COPY, when the connection can run nothing else)."""
     from django.utils import timezone
 
     today = timezone.localdate()
     start = today - timedelta(days=SPAN_DAYS)
     offer_of = {(o.product.category_id, o.supplier_id): o for o in offers}
-    from govdesk.mall.models import ReferencePrice
-
-    reference_of = dict(ReferencePrice.objects.values_list("product_id", "pk"))
     mall = [c for c in categories if c.is_mall]
     outside = [c for c in categories if not c.is_mall]
     unit_w = [rng.lognormvariate(0, 0.8) for _ in units]
@@ -303,7 +301,11 @@ def bench(n: int, database: str, admin_url: str | None, keep: bool = False) -> d
         rng = random.Random(20261125)
         root, supervisor, district, units, suppliers, categories, offers = seed_world(rng)
         out = {"database": connection.vendor, "orders": n}
-        seconds, written = timed(lambda: insert_orders(order_rows(n, rng, units, suppliers, categories, offers)))
+        from govdesk.mall.models import ReferencePrice
+
+        reference_of = dict(ReferencePrice.objects.values_list("product_id", "pk"))
+        seconds, written = timed(lambda: insert_orders(order_rows(n, rng, units, suppliers, categories, offers,
+                                                                  reference_of)))
         out["insert"] = {"seconds": seconds, "rows": written}
         print(f"[{connection.vendor}] inserted {written:,} orders (+ one line each) in {seconds:.1f}s", flush=True)
         seconds, rows = timed(rollups.rebuild)
