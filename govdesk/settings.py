@@ -197,6 +197,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 UPLOAD_MAX_BYTES = env_int("GOVDESK_UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
 
+# --- cache -----------------------------------------------------------------
+# What is cached (the mall dashboard's rollup sums, keyed by the rollups' versions) is safe to
+# share: with GOVDESK_CACHE_URL (redis://…) every gunicorn worker reads what another computed;
+# without it each process keeps its own memory cache.
+CACHE_URL = env_str("GOVDESK_CACHE_URL")
+if CACHE_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL,
+                          "KEY_PREFIX": "govdesk"}}
+
 # --- background tasks -----------------------------------------------------
 TASK_BACKEND = env_str("GOVDESK_TASK_BACKEND", "database")
 if TASK_BACKEND == "database":

@@ -172,3 +172,27 @@ def test_cached_figures_follow_every_change_of_the_rollups_names_and_flags(mall)
     assert_rollup_is_live(mall, officer, mall.world.supervisor)
     core_services.orgunit_move(actor=mall.world.admin, unit=community, new_parent=mall.world.street_b)
     assert_rollup_is_live(mall, officer, mall.world.supervisor)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_figures_cache_shared_through_redis_follows_every_order(mall, settings):
+    """With GOVDESK_CACHE_URL the workers share the figures' cache: what one computed another
+    reads, and an order placed anywhere is on the next read."""
+    from govdesk.conftest import reachable, skip_or_fail
+
+    if not reachable("127.0.0.1", 6379):
+        skip_or_fail("needs Redis at 127.0.0.1:6379")
+    import redis
+
+    server = redis.Redis.from_url("redis://127.0.0.1:6379/14")
+    server.flushdb()
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:6379/14", "KEY_PREFIX": "govdesk"}}
+    supervisor = mall.world.supervisor
+    before = queries.figures(supervisor)
+    assert [k for k in server.scan_iter("*mall:figures:*")], "the sums were not stored in Redis"
+    assert queries.figures(supervisor) == before == queries.figures_live(supervisor)
+    buy(mall, mall.buyer_a, mall.paper_x, 3, mall.world.street_a)
+    after = queries.figures(supervisor)
+    assert after["orders"] == before["orders"] + 1 and after == queries.figures_live(supervisor)
+    server.flushdb()
