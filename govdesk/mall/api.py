@@ -429,10 +429,7 @@ NEGOTIATION_SORTS = {"opened": "opened_at", "deadline": "deadline"}
 def negotiation_search(request, status: str = "", turn: str = "", sort: str = "-opened", after: str = ""):
     """Every negotiation the user may see — a supplier's, on its orders and on purchasers' carts;
     ``turn=supplier`` with ``status=open`` are those awaiting its answer. ``next`` as for offers."""
-    qs = (queries.negotiations_visible(request.user, status=status)
-          .select_related("order__org_unit", "order__supplier", "order__category"))
-    if turn:
-        qs = qs.filter(turn=turn)
+    qs = queries.negotiations_visible(request.user, status=status, turn=turn)
     page = keyset_page(qs, request.GET, sorts=NEGOTIATION_SORTS, default="-opened")
     return {"items": page.rows, "next": _next(page)}
 

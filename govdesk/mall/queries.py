@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.cache import cache
@@ -12,11 +12,11 @@ from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from govdesk.core import personal
 from govdesk.core.models import OrgUnit
+from govdesk.core.periods import day_start
 from govdesk.core.reach import VIEW, Role, paths_for, roles_of, subtree_q
 
 from . import rollups
@@ -122,8 +122,7 @@ def cart_groups(user) -> list[dict]:
     return list(groups.values())
 
 
-ORDER_NUMBER = re.compile(r"^CG(\d{8})(\d{6,})$", re.IGNORECASE)
-ORDER_DAY = re.compile(r"^CG(\d{8})$", re.IGNORECASE)
+ORDER_NUMBER = re.compile(r"^CG(\d{4})(\d{2})(\d{2})(\d{6,})?$", re.IGNORECASE)
 
 
 def _day(value) -> date | None:
@@ -136,16 +135,11 @@ def _day(value) -> date | None:
 def _number_q(q: str) -> Q | None:
     """An order number (``Order.number``: CG + placed date + id) parsed back to its row; the
     number's date part alone finds that day's orders."""
-    q = personal.fold(q).strip()
-    found = ORDER_NUMBER.match(q)
-    if found:
-        day = _day(f"{found[1][:4]}-{found[1][4:6]}-{found[1][6:]}")
-        return Q(pk=int(found[2]), placed_on=day) if day else None
-    found = ORDER_DAY.match(q)
-    if found:
-        day = _day(f"{found[1][:4]}-{found[1][4:6]}-{found[1][6:]}")
-        return Q(placed_on=day) if day else None
-    return None
+    found = ORDER_NUMBER.match(personal.fold(q).strip())
+    day = _day("-".join(found.groups()[:3])) if found else None
+    if day is None:
+        return None
+    return Q(placed_on=day, pk=int(found[4])) if found[4] else Q(placed_on=day)
 
 
 def _unit_q(user, lookup: str, unit) -> Q | None:
@@ -204,14 +198,16 @@ def filter_suppliers(user):
     return OrgUnit.objects.restrict(user, VIEW).filter(kind=OrgUnit.Kind.ENTERPRISE).order_by("name", "pk")
 
 
-def negotiations_visible(user, *, status: str = ""):
+def negotiations_visible(user, *, status: str = "", turn: str = ""):
     """Every negotiation the user may see (the buyer's unit, the supplier), newest first;
-    those on a cart that never became an order too."""
+    those on a cart that never became an order too. ``turn``: whose answer is awaited."""
     qs = (Negotiation.objects.restrict(user, VIEW)
           .select_related("org_unit", "supplier", "category", "order", "buyer", "order__org_unit",
                           "order__supplier", "order__category").order_by("-opened_at", "-id"))
     if status:
         qs = qs.filter(status=status)
+    if turn:
+        qs = qs.filter(turn=turn)
     return qs
 
 
@@ -250,11 +246,10 @@ def flags_visible(user, *, status: str = "", rule: str = "", unit: str = "", sup
         qs = qs.filter(unit_q)
     if str(supplier or "").isdigit():
         qs = qs.filter(supplier_id=int(supplier))
-    tz = timezone.get_current_timezone()
     if day := _day(date_from):
-        qs = qs.filter(raised_at__gte=datetime.combine(day, time.min, tzinfo=tz))
+        qs = qs.filter(raised_at__gte=day_start(day))
     if day := _day(date_to):
-        qs = qs.filter(raised_at__lt=datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz))
+        qs = qs.filter(raised_at__lt=day_start(day + timedelta(days=1)))
     return qs
 
 

@@ -53,7 +53,7 @@ def fen(value) -> int:
 def contribution(order: Order) -> Contribution | None:
     """What ``order`` adds to the figures as it stands: nothing while it waits for the unit's
     approval (its supplier does not see it yet) and nothing once cancelled."""
-    if order.status in (Order.Status.CANCELLED, Order.Status.PENDING):
+    if order.status in NOT_COUNTED:
         return None
     return Contribution(order.placed_on.replace(day=1), order.org_unit_id, order.supplier_id, order.category_id,
                         (1, fen(order.total), fen(order.savings)))

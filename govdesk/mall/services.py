@@ -360,9 +360,11 @@ def offer_withdraw(*, actor, offer: Offer, reason: str = "") -> Offer:
     return offer
 
 
+@transaction.atomic
 def offer_relist(*, actor, offer: Offer) -> Offer:
     """Put a withdrawn offer back on the shelf (the listing rule and the admission decide)."""
     require(actor, offer, CHANGE)
+    offer = Offer.objects.select_for_update().select_related("supplier", "product__category").get(pk=offer.pk)
     if offer.status != Offer.Status.WITHDRAWN:
         raise Conflict("该报价未下架")
     return offer_save(actor=actor, supplier=offer.supplier, product=offer.product, list_price=offer.list_price,

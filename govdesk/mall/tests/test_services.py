@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from govdesk.core.errors import Conflict, Forbidden, ServiceError
+from govdesk.core.errors import Conflict, Forbidden, NotInReach, ServiceError
 from govdesk.core.models import AuditEvent, Todo
 from govdesk.core.testing import assert_write_refused
 from govdesk.mall import services
@@ -248,3 +248,15 @@ def test_an_order_whose_price_was_just_agreed_is_not_cancelled_for_the_days_of_t
     services.order_confirm(actor=mall.seller_x, order=order)
     order.refresh_from_db()
     assert order.status == Order.Status.CONFIRMED
+
+
+def test_a_withdrawn_offer_stays_off_the_shelf_when_its_price_or_stock_changes(mall):
+    services.offer_withdraw(actor=mall.seller_x, offer=mall.paper_x, reason="换季")
+    offer = services.offer_update(actor=mall.seller_x, offer=mall.paper_x, list_price="99.00", stock=5)
+    assert (offer.status, offer.list_price, offer.stock) == (Offer.Status.WITHDRAWN, Decimal("99.00"), 5)
+    with pytest.raises(NotInReach):  # out of the catalogue: purchasers no longer find it
+        services.cart_add(actor=mall.buyer_a, offer=offer)
+    offer = services.offer_relist(actor=mall.seller_x, offer=offer)
+    assert offer.status == Offer.Status.LISTED
+    with pytest.raises(Conflict):
+        services.offer_relist(actor=mall.seller_x, offer=offer)
